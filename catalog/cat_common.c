@@ -1,0 +1,337 @@
+/*
+ * cat_common.c
+ *
+ * What the entity files share: name, property and location validation, and
+ * the small encodings between C, JSON and Postgres (text[] literals, jsonb
+ * text, page tokens).  Name rules follow Polaris's entity-name validator so that a name
+ * Floe accepts is one Polaris would accept: not empty, not "." or "..", no
+ * control characters, none of / \ : * ? " < > | # + `, no surrounding
+ * whitespace, at most CAT_MAX_NAME bytes of valid UTF-8.
+ */
+#include "catalog/catalog_int.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The request's database connection, taken from the pool on first use. */
+struct db_conn *cat_conn(struct cat_ctx *cx, struct fl_err *err)
+{
+    if (cx->conn == NULL) {
+        cx->conn = db_acquire(cx->pool, cx->a, err);
+    }
+    return cx->conn;
+}
+
+static bool has_control_cp(const char *s, unsigned *cp_out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *cp_out = *p;
+            return true;
+        }
+        /* U+0080..U+009F are C1 controls: UTF-8 C2 80..C2 9F */
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            *cp_out = p[1];
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Check one entity name (a namespace level, a table, view or catalog name).
+ * `what` is unused in the message so the text matches Polaris's.  Errors:
+ * 400 IllegalArgumentException.
+ */
+bool cat_name_check(const char *what, const char *name, struct fl_err *err)
+{
+    static const char banned[] = "/\\:*?\"<>|#+`";
+    size_t            n = strlen(name);
+    unsigned          cp;
+    const char       *b;
+
+    (void)what;
+    if (n == 0) {
+        return FL_ERR(err, 400, "IllegalArgumentException",
+                      "Entity name must not be empty");
+    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        return FL_ERR(err, 400, "IllegalArgumentException",
+                      "Entity name must not be '.' or '..'");
+    }
+    if (n > CAT_MAX_NAME || !fl_utf8_valid(name, n)) {
+        return FL_ERR(err, 400, "IllegalArgumentException",
+                      "Entity name must be valid UTF-8 of at most %d bytes",
+                      CAT_MAX_NAME);
+    }
+    if (has_control_cp(name, &cp)) {
+        return FL_ERR(err, 400, "IllegalArgumentException",
+                      "Entity name must not contain control characters "
+                      "(U+%04X): %s", cp, cp < 0x20 ? "(not shown)" : name);
+    }
+    for (b = banned; *b != '\0'; b++) {
+        if (strchr(name, *b) != NULL) {
+            return FL_ERR(err, 400, "IllegalArgumentException",
+                          "Entity name must not contain '%c': %s", *b, name);
+        }
+    }
+    if (isspace((unsigned char)name[0]) ||
+        isspace((unsigned char)name[n - 1])) {
+        return FL_ERR(err, 400, "IllegalArgumentException",
+                      "Entity name must not have leading or trailing "
+                      "whitespace: %s", name);
+    }
+    return true;
+}
+
+/* Check every level of a namespace and the depth limit. */
+bool cat_ns_check(const char *const *levels, int n, struct fl_err *err)
+{
+    int i;
+
+    if (n > CAT_MAX_NS_LEVELS) {
+        return FL_ERR(err, 400, "IllegalArgumentException",
+                      "a namespace may have at most %d levels",
+                      CAT_MAX_NS_LEVELS);
+    }
+    for (i = 0; i < n; i++) {
+        if (!cat_name_check("namespace", levels[i], err)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Levels joined by "." as Java renders a Namespace: "a.b.c". */
+char *cat_ns_render(struct fl_arena *a, const char *const *levels, int n)
+{
+    struct fl_buf b;
+    int           i;
+
+    fl_buf_init(&b, a, 0);
+    fl_buf_append(&b, "", 0);
+    for (i = 0; i < n; i++) {
+        if (i > 0) {
+            fl_buf_append(&b, ".", 1);
+        }
+        fl_buf_append(&b, levels[i], strlen(levels[i]));
+    }
+    return b.p;
+}
+
+/*
+ * Check a properties map from a client: an object of strings, bounded in
+ * count and size, keys non-empty.  Errors: 400 BadRequestException.
+ */
+bool cat_props_check(json_t *props, struct fl_err *err)
+{
+    const char *k;
+    json_t     *v;
+
+    if (!fl_json_string_map(props, "properties", err)) {
+        return false;
+    }
+    if (json_object_size(props) > CAT_MAX_PROPS) {
+        return FL_ERR(err, 400, "BadRequestException",
+                      "at most %d properties are allowed", CAT_MAX_PROPS);
+    }
+    json_object_foreach(props, k, v) {
+        if (k[0] == '\0' || strlen(k) > CAT_MAX_NAME) {
+            return FL_ERR(err, 400, "BadRequestException",
+                          "property names must have 1 to %d bytes",
+                          CAT_MAX_NAME);
+        }
+        if (json_string_length(v) > CAT_MAX_PROP_BYTES) {
+            return FL_ERR(err, 400, "BadRequestException",
+                          "property \"%s\" is longer than %d bytes", k,
+                          CAT_MAX_PROP_BYTES);
+        }
+    }
+    return true;
+}
+
+/*
+ * True when location `loc` is `base` or lies under it, comparing whole path
+ * segments ("s3://b/wh" contains "s3://b/wh/x" but not "s3://b/wh2").
+ */
+bool cat_location_within(const char *loc, const char *base)
+{
+    size_t n = strlen(base);
+    size_t m = strlen(loc);
+
+    while (n > 0 && base[n - 1] == '/') {
+        n--;
+    }
+    while (m > 0 && loc[m - 1] == '/') {
+        m--;
+    }
+    if (n == 0 || m < n || strncmp(loc, base, n) != 0) {
+        return false;
+    }
+    return m == n || loc[n] == '/';
+}
+
+/* A location with exactly one trailing slash. */
+char *cat_location_dir(struct fl_arena *a, const char *loc)
+{
+    size_t n = strlen(loc);
+
+    while (n > 0 && loc[n - 1] == '/') {
+        n--;
+    }
+    return fl_sprintf(a, "%.*s/", (int)n, loc);
+}
+
+/*
+ * A Postgres text[] literal for `levels`: {"a","b\"c"}.  This is a parameter
+ * value, never SQL text.
+ */
+char *cat_pg_array(struct fl_arena *a, const char *const *levels, int n)
+{
+    struct fl_buf b;
+    int           i;
+
+    fl_buf_init(&b, a, 0);
+    fl_buf_append(&b, "{", 1);
+    for (i = 0; i < n; i++) {
+        const char *p;
+
+        fl_buf_append(&b, i ? ",\"" : "\"", i ? 2 : 1);
+        for (p = levels[i]; *p != '\0'; p++) {
+            if (*p == '"' || *p == '\\') {
+                fl_buf_append(&b, "\\", 1);
+            }
+            fl_buf_append(&b, p, 1);
+        }
+        fl_buf_append(&b, "\"", 1);
+    }
+    fl_buf_append(&b, "}", 1);
+    return b.p;
+}
+
+/*
+ * Parse a Postgres text[] output value ({a,"b c",NULL}) into a
+ * NULL-terminated arena array.  Only what Postgres itself prints is handled.
+ */
+const char **cat_pg_array_parse(struct fl_arena *a, const char *s, int *n)
+{
+    size_t       len = strlen(s);
+    const char **out = fl_alloc(a, sizeof(char *) * (len / 2 + 2));
+    const char  *p = s + 1;
+    int          k = 0;
+
+    while (*p != '\0' && *p != '}') {
+        struct fl_buf b;
+
+        fl_buf_init(&b, a, 0);
+        fl_buf_append(&b, "", 0);
+        if (*p == '"') {
+            for (p++; *p != '\0' && *p != '"'; p++) {
+                if (*p == '\\' && p[1] != '\0') {
+                    p++;
+                }
+                fl_buf_append(&b, p, 1);
+            }
+            p++;
+        } else {
+            for (; *p != '\0' && *p != ',' && *p != '}'; p++) {
+                fl_buf_append(&b, p, 1);
+            }
+        }
+        out[k++] = b.p;
+        if (*p == ',') {
+            p++;
+        }
+    }
+    out[k] = NULL;
+    *n = k;
+    return out;
+}
+
+/* Page tokens are the hex of the last name returned: opaque to clients. */
+char *cat_token_encode(struct fl_arena *a, const char *name)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t            n = strlen(name);
+    char             *t = fl_alloc(a, n * 2 + 1);
+    size_t            i;
+
+    for (i = 0; i < n; i++) {
+        t[2 * i] = hex[(unsigned char)name[i] >> 4];
+        t[2 * i + 1] = hex[(unsigned char)name[i] & 15];
+    }
+    return t;
+}
+
+/* Decode a page token; 400 BadRequestException when it is not ours. */
+char *cat_token_decode(struct fl_arena *a, const char *t, struct fl_err *err)
+{
+    size_t n = strlen(t);
+    char  *out;
+    size_t i;
+
+    if (n % 2 != 0 || n > 2 * CAT_MAX_NAME) {
+        goto bad;
+    }
+    out = fl_alloc(a, n / 2 + 1);
+    for (i = 0; i < n / 2; i++) {
+        const char *d = "0123456789abcdef";
+        const char *hi = strchr(d, t[2 * i]);
+        const char *lo = strchr(d, t[2 * i + 1]);
+
+        if (t[2 * i] == '\0' || hi == NULL || lo == NULL ||
+            t[2 * i + 1] == '\0') {
+            goto bad;
+        }
+        out[i] = (char)((hi - d) * 16 + (lo - d));
+        if (out[i] == '\0') {
+            goto bad;
+        }
+    }
+    if (!fl_utf8_valid(out, n / 2)) {
+        goto bad;
+    }
+    return out;
+bad:
+    FL_ERR(err, 400, "BadRequestException", "invalid pageToken");
+    return NULL;
+}
+
+/*
+ * Parse JSON text that Postgres returned (trusted: it was stored by us).
+ * Returns a borrowed reference owned by the arena, or NULL for NULL text.
+ */
+json_t *cat_json_parse(struct fl_arena *a, const char *text)
+{
+    json_error_t je;
+    json_t      *v;
+
+    if (text == NULL) {
+        return NULL;
+    }
+    v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    fl_assert(v != NULL);
+    return fl_arena_own_json(a, v);
+}
+
+/* Compact JSON text of `v` in the arena (for jsonb parameters). */
+char *cat_json_text(struct fl_arena *a, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *out;
+
+    fl_assert(s != NULL);
+    out = fl_strdup(a, s);
+    free(s);
+    return out;
+}
+
+/* Decimal text of `v` in the arena (for bigint parameters). */
+char *cat_i64(struct fl_arena *a, int64_t v)
+{
+    return fl_sprintf(a, "%" PRId64, v);
+}

@@ -1,0 +1,130 @@
+/*
+ * catalog.h
+ *
+ * The public interface of catalog/: Iceberg and Polaris semantics over the
+ * stored entities.  Catalogs (the Polaris management objects), namespaces
+ * and, later, tables, views and the commit engine.  Functions take a
+ * struct cat_ctx (the request's arena, database pool and realm), decoded C
+ * values from server/, and fill structs whose memory lives in the arena.
+ * JSON values inside those structs are borrowed from the arena.
+ *
+ * Error types and messages follow what Iceberg and Polaris clients expect
+ * (notes/ICEBERG.md section 5, notes/POLARIS.md section b).
+ */
+#ifndef FL_CATALOG_H
+#define FL_CATALOG_H
+
+#include "core/core.h"
+#include "db/db.h"
+
+#define CAT_MAX_NAME       256     /* bytes in one name or namespace level */
+#define CAT_MAX_NS_LEVELS  16
+#define CAT_MAX_PROPS      1000    /* properties per entity */
+#define CAT_MAX_PROP_BYTES 65536   /* bytes in one property value */
+#define CAT_MAX_LOCATIONS  64      /* allowedLocations per catalog */
+#define CAT_MAX_PAGE       1000    /* largest pageSize honoured */
+
+struct cat_settings {
+    bool        allow_file;             /* accept FILE storage */
+    const char *default_base_location;  /* for catalogs without one, or "" */
+    const char *const *realms;          /* accepted realms; [0] is default */
+    int         nrealms;
+};
+
+/* Per-request context.  The connection is taken from the pool lazily. */
+struct cat_ctx {
+    struct fl_arena           *a;
+    struct db_pool            *pool;
+    struct db_conn            *conn;
+    const char                *realm;
+    const struct cat_settings *settings;
+};
+
+struct db_conn *cat_conn(struct cat_ctx *cx, struct fl_err *err);
+
+/* ---------------------------------------------------------------- names */
+
+bool cat_name_check(const char *what, const char *name, struct fl_err *err);
+bool cat_ns_check(const char *const *levels, int n, struct fl_err *err);
+char *cat_ns_render(struct fl_arena *a, const char *const *levels, int n);
+bool cat_props_check(json_t *props, struct fl_err *err);
+bool cat_location_within(const char *loc, const char *base);
+
+/* -------------------------------------------------------------- catalogs */
+
+struct cat_catalog {
+    int64_t     id;
+    const char *name;
+    const char *type;           /* "INTERNAL" or "EXTERNAL" */
+    json_t     *properties;     /* string map; has default-base-location */
+    json_t     *storage;        /* storageConfigInfo, allowedLocations set */
+    json_t     *connection;     /* connectionConfigInfo or NULL */
+    int         version;        /* entityVersion, from 1 */
+    int64_t     created_ms;
+    int64_t     updated_ms;
+};
+
+struct cat_catalog_update {
+    json_int_t  version;        /* currentEntityVersion the client saw */
+    json_t     *properties;     /* replacement map, or NULL to keep */
+    json_t     *storage;        /* replacement storageConfigInfo, or NULL */
+};
+
+bool cat_catalog_from_json(struct cat_ctx *cx, json_t *v,
+                           struct cat_catalog *out, struct fl_err *err);
+json_t *cat_catalog_to_json(const struct cat_catalog *c);
+bool cat_catalog_create(struct cat_ctx *cx, struct cat_catalog *c,
+                        struct fl_err *err);
+bool cat_catalog_get(struct cat_ctx *cx, const char *name,
+                     struct cat_catalog *out, struct fl_err *err);
+bool cat_catalog_list(struct cat_ctx *cx, struct cat_catalog **out, int *n,
+                      struct fl_err *err);
+bool cat_catalog_update(struct cat_ctx *cx, const char *name,
+                        const struct cat_catalog_update *u,
+                        struct cat_catalog *out, struct fl_err *err);
+bool cat_catalog_delete(struct cat_ctx *cx, const char *name,
+                        struct fl_err *err);
+
+/* ------------------------------------------------------------ namespaces */
+
+struct cat_ns {
+    int64_t      id;
+    int64_t      catalog_id;
+    const char **levels;        /* NULL-terminated */
+    int          nlevels;
+    json_t      *properties;    /* string map, includes "location" */
+    int          version;
+};
+
+struct cat_ns_page {
+    struct cat_ns *items;
+    int            n;
+    const char    *next_token;  /* NULL on the last page */
+};
+
+struct cat_ns_changes {
+    json_t *updated;            /* array of keys */
+    json_t *removed;            /* array of keys */
+    json_t *missing;            /* array of keys */
+};
+
+bool cat_warehouse_get(struct cat_ctx *cx, const char *warehouse,
+                       struct cat_catalog *out, struct fl_err *err);
+bool cat_ns_create(struct cat_ctx *cx, const char *catalog,
+                   const char *const *levels, int n, json_t *props,
+                   struct cat_ns *out, struct fl_err *err);
+bool cat_ns_get(struct cat_ctx *cx, const char *catalog,
+                const char *const *levels, int n, struct cat_ns *out,
+                struct fl_err *err);
+bool cat_ns_drop(struct cat_ctx *cx, const char *catalog,
+                 const char *const *levels, int n, struct fl_err *err);
+bool cat_ns_update(struct cat_ctx *cx, const char *catalog,
+                   const char *const *levels, int n, json_t *updates,
+                   json_t *removals, struct cat_ns_changes *out,
+                   struct fl_err *err);
+bool cat_ns_list(struct cat_ctx *cx, const char *catalog,
+                 const char *const *parent, int nparent,
+                 const char *page_token, int page_size,
+                 struct cat_ns_page *out, struct fl_err *err);
+
+#endif /* FL_CATALOG_H */

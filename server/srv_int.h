@@ -1,0 +1,94 @@
+/*
+ * srv_int.h
+ *
+ * Private to server/: the daemon state, the request object handlers see,
+ * and the handler prototypes the route table refers to.
+ */
+#ifndef FL_SRV_INT_H
+#define FL_SRV_INT_H
+
+#include "server/server.h"
+#include "catalog/catalog.h"
+#include "db/db.h"
+
+#include <stdatomic.h>
+
+struct srv {
+    const struct srv_config *cfg;
+    struct db_pool          *pool;
+    struct cat_settings      settings;
+    const char              *migrations_dir;
+    int                      newest_migration;
+    void                    *mhd;           /* struct MHD_Daemon */
+    int                      port;          /* actual listening port */
+    atomic_bool              draining;
+    atomic_long              inflight;
+};
+
+struct srv_hdr {
+    struct srv_hdr *next;
+    const char     *name;
+    const char     *value;
+};
+
+struct srv_req {
+    struct srv             *srv;
+    struct fl_arena        *a;
+    void                   *conn;           /* struct MHD_Connection */
+    const char             *method;
+    const char             *path;           /* raw, still encoded */
+    char                    rid[64];
+    struct srv_match        m;
+    struct fl_buf           body;
+    bool                    body_too_big;
+    json_t                 *json;           /* parsed body, arena-owned */
+    int                     status;         /* response status */
+    struct srv_hdr         *headers;        /* extra response headers */
+    struct cat_ctx          cx;
+    int64_t                 t0_us;
+    bool                    done;
+};
+
+/* request helpers (srv_http.c) */
+const char *srv_req_param(struct srv_req *req, const char *name);
+const char *const *srv_req_ns(struct srv_req *req, int *n);
+const char *srv_req_query(struct srv_req *req, const char *name,
+                          struct fl_err *err);
+const char *srv_req_header(struct srv_req *req, const char *name);
+void srv_req_header_add(struct srv_req *req, const char *name,
+                        const char *value);
+json_t *srv_req_body(struct srv_req *req, struct fl_err *err);
+
+/* lifecycle (srv_http.c) */
+bool srv_start(struct srv *s, struct fl_err *err);
+void srv_stop(struct srv *s);
+
+/* handlers: srv_health.c */
+json_t *srv_h_healthz(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_readyz(struct srv_req *req, struct fl_err *err);
+
+/* handlers: srv_catalogs.c (management API) */
+json_t *srv_h_catalog_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_catalog_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_catalog_get(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_catalog_update(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_catalog_delete(struct srv_req *req, struct fl_err *err);
+
+/* handlers: srv_namespaces.c (Iceberg REST) */
+json_t *srv_h_config(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_ns_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_ns_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_ns_load(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_ns_exists(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_ns_drop(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_ns_update(struct srv_req *req, struct fl_err *err);
+
+/* running: srv_serve.c */
+bool srv_config_read(struct srv_config *cfg, const char *path);
+int srv_run(const struct srv_config *cfg, const char *port_file,
+            bool (*on_ready)(struct srv *, void *), void *ctx);
+
+/* the embedded default: srv_dev.c */
+int srv_dev_main(int argc, char **argv);
+
+#endif /* FL_SRV_INT_H */
