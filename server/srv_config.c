@@ -414,6 +414,10 @@ static bool on_sequence(struct yctx *y, const yaml_event_t *ev,
     const struct srv_config_key *k = y->have_key ? key_find(y->pending)
                                                  : NULL;
 
+    if (y->depth == 0) {
+        return yerr(y, &ev->start_mark, err,
+                    "the configuration must be a mapping");
+    }
     if (ev->type == YAML_SEQUENCE_END_EVENT) {
         y->in_list = false;
         return on_value(y, y->list.p, &ev->start_mark, err);

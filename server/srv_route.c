@@ -147,8 +147,9 @@ static bool tmpl_match(const char *tmpl, char **seg, int nseg, char **tseg,
         return false;
     }
     for (i = 0; i < nt; i++) {
-        if (tseg[i][0] != '{' && strcmp(tseg[i], seg[i]) != 0) {
-            return false;
+        if (tseg[i][0] == '{' ? seg[i][0] == '\0'
+                              : strcmp(tseg[i], seg[i]) != 0) {
+            return false;   /* literals equal; parameters non-empty */
         }
     }
     return true;

@@ -8,6 +8,11 @@
  * which tests/run.sh counts.  The case format is described in
  * tests/integration/README.md.
  *
+ * With --record FILE it also appends one JSON line per exchange (request
+ * path and query, response status, Content-Type and body) for
+ * tests/integration/spec_check.py, which checks the responses against the
+ * OpenAPI specs; the runner itself knows nothing about the specs.
+ *
  * It is deliberately standalone: it links libcurl and jansson only and never
  * includes floe's headers, so it tests the server from the outside and keeps
  * working while the server's internals change.  It does not start servers or
@@ -681,6 +686,8 @@ struct opts {
     const char  **skip;         /* --tag-skip, borrowed from argv */
     size_t        n_skip;
     bool          verbose;
+    const char   *record_path;  /* --record, borrowed from argv */
+    FILE         *record;       /* open when --record was given */
 };
 
 /* What one case run needs; vars starts as a copy of --var. */
@@ -1565,6 +1572,57 @@ out:
     return ok;
 }
 
+/* Returns the value of response header name, or NULL when it is absent. */
+static const char *resp_header(const struct resp *rs, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < rs->h.n; i++) {
+        if (strcasecmp(rs->h.v[i].name, name) == 0) {
+            return rs->h.v[i].value;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * --record: appends exchange no's response to the record file as one JSON
+ * line: case, exchange, method, path (target without its query), query,
+ * status, content_type (null when absent) and body (null when it is not
+ * UTF-8).  Returns false with why set when the line could not be built.
+ */
+static bool record_exchange(const struct rctx *cx, int no,
+                            const char *method, const char *target,
+                            const struct resp *rs, struct buf *why)
+{
+    const char *q = strchr(target, '?');
+    size_t      plen = q ? (size_t)(q - target) : strlen(target);
+    json_t     *body;
+    json_t     *v;
+    char       *s;
+
+    if (cx->o->record == NULL) {
+        return true;
+    }
+    body = json_stringn(buf_str(&rs->body), rs->body.len);
+    v = json_pack("{s:s, s:i, s:s, s:s%, s:s, s:i, s:s?, s:o?}",
+                  "case", cx->file, "exchange", no, "method", method,
+                  "path", target, plen, "query", q ? q + 1 : "",
+                  "status", (int)rs->status,
+                  "content_type", resp_header(rs, "Content-Type"),
+                  "body", body);
+    s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (s == NULL) {
+        buf_adds(why, "could not record the exchange (request not UTF-8?)");
+        return false;
+    }
+    fputs(s, cx->o->record);
+    fputc('\n', cx->o->record);
+    free(s);
+    return true;
+}
+
 /*
  * Runs exchange number no (1-based).  label receives "METHOD target" for the
  * failure line; why receives the reason.
@@ -1576,6 +1634,7 @@ static bool run_exchange(struct rctx *cx, const struct exch *e, int no,
     struct buf         body = {0};
     struct resp        rs;
     char              *sp;
+    const char        *target;
     bool               has_ct;
     bool               ok = false;
 
@@ -1600,8 +1659,10 @@ static bool run_exchange(struct rctx *cx, const struct exch *e, int no,
         goto out;
     }
     *sp = '\0';
-    ok = send_request(cx, label->p, sp + 1 + strspn(sp + 1, " \t"), hl,
-                      e->req_body ? &body : NULL, &rs, why);
+    target = sp + 1 + strspn(sp + 1, " \t");
+    ok = send_request(cx, label->p, target, hl, e->req_body ? &body : NULL,
+                      &rs, why) &&
+         record_exchange(cx, no, label->p, target, &rs, why);
     *sp = ' ';
     if (cx->o->verbose) {
         verbose_exchange(cx, no, label->p, e->req_body ? &body : NULL, &rs);
@@ -1686,7 +1747,8 @@ out:
 static void usage(void)
 {
     fputs("usage: runner --url http://HOST:PORT [--var NAME=VALUE]... "
-          "[--tag-skip TAG]... [--verbose] FILE.case...\n", stderr);
+          "[--tag-skip TAG]... [--record FILE] [--verbose] FILE.case...\n",
+          stderr);
     exit(2);
 }
 
@@ -1712,6 +1774,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         }
         if (strcmp(a, "--url") == 0) {
             o->url = argv[++i];
+        } else if (strcmp(a, "--record") == 0) {
+            o->record_path = argv[++i];
         } else if (strcmp(a, "--tag-skip") == 0) {
             o->skip[o->n_skip++] = argv[++i];
         } else if (strcmp(a, "--var") == 0) {
@@ -1755,8 +1819,25 @@ int main(int argc, char **argv)
         fputs("runner: could not initialise libcurl\n", stderr);
         return 2;
     }
+    if (o.record_path != NULL) {
+        o.record = fopen(o.record_path, "a");
+        if (o.record == NULL) {
+            fprintf(stderr, "runner: could not open \"%s\": %s\n",
+                    o.record_path, strerror(errno));
+            return 2;
+        }
+    }
     for (i = first; i < argc; i++) {
         if (!run_case(&o, curl, argv[i])) {
+            failed++;
+        }
+    }
+    if (o.record != NULL) {
+        bool bad = ferror(o.record) != 0;
+
+        if (fclose(o.record) != 0 || bad) {
+            fprintf(stderr, "runner: could not write \"%s\"\n",
+                    o.record_path);
             failed++;
         }
     }

@@ -39,6 +39,14 @@ static const char *t_failed_expr;
         }                                                           \
     } while (0)
 
+/* Skip the current test, saying why (for example a missing spec file). */
+static const char *t_skip_reason;
+#define T_SKIP(why)                         \
+    do {                                    \
+        t_skip_reason = (why);              \
+        longjmp(t_jmp, 2);                  \
+    } while (0)
+
 struct t_case {
     const char *name;
     void      (*fn)(void);
@@ -50,13 +58,20 @@ static int t_run(const char *file, const struct t_case *cases, size_t n)
     volatile int    failed = 0;
 
     for (i = 0; i < n; i++) {
-        if (setjmp(t_jmp) == 0) {
+        switch (setjmp(t_jmp)) {
+        case 0:
             cases[i].fn();
             printf("ok %s %s\n", file, cases[i].name);
-        } else {
+            break;
+        case 2:
+            printf("skip %s %s (%s)\n", file, cases[i].name,
+                   t_skip_reason ? t_skip_reason : "no reason");
+            break;
+        default:
             printf("not ok %s %s - %s:%d: %s\n", file, cases[i].name,
                    t_failed_at, t_failed_line, t_failed_expr);
             failed++;
+            break;
         }
         fflush(stdout);
     }
