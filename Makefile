@@ -29,7 +29,7 @@ endif
 
 # Parse-time check: the libraries must be there for anything but `make run`
 # and `make deps`, which install them first.
-ifeq ($(filter run deps clean,$(MAKECMDGOALS)),)
+ifeq ($(filter run test asan deps clean,$(MAKECMDGOALS)),)
 ifeq ($(PKG_LIBS),)
 $(error missing build dependencies: run 'make deps' as root, or install \
   pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
@@ -96,7 +96,9 @@ check-src:
 	    | grep -vE '\b(fl_sprintf|fl_vsprintf|snprintf|vsnprintf)\s*\('; \
 	then echo "banned call found (see STYLE: build)"; exit 1; fi
 
-test: all check-src
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory all check-src
 	@B=$(B) tests/run.sh
 
 test-unit: all
@@ -110,12 +112,12 @@ asan:
 	    LDLIBS='-fsanitize=address,undefined' test
 
 run:
-	@scripts/deps.sh
+	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	$(B)/floe dev
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
 
 bench: all
 	@B=$(B) tests/bench/run.sh

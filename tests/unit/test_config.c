@@ -235,6 +235,37 @@ static void test_redaction(void)
     fl_arena_free(a);
 }
 
-T_MAIN(T(test_every_key), T(test_int_bounds), T(test_yaml_nested),
+/* floe.yaml.example loads cleanly and mentions every key of the table. */
+static void test_example_file(void)
+{
+    const struct srv_config_key *k;
+    struct srv_config            c;
+    struct fl_err                err;
+    FILE                        *f = fopen("floe.yaml.example", "r");
+    char                         text[16384];
+    size_t                       n;
+    size_t                       i;
+
+    T_CHECK(f != NULL);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    srv_config_defaults(&c);
+    fl_err_clear(&err);
+    T_CHECK(srv_config_load(&c, "floe.yaml.example", &err));
+    srv_config_free(&c);
+    k = srv_config_keys(&n);
+    for (i = 0; i < n; i++) {
+        const char *leaf = strrchr(k[i].key, '.');
+
+        leaf = leaf ? leaf + 1 : k[i].key;
+        if (strstr(text, leaf) == NULL) {
+            fprintf(stderr, "  %s is not in floe.yaml.example\n", k[i].key);
+        }
+        T_CHECK(strstr(text, leaf) != NULL);
+    }
+}
+
+T_MAIN(T(test_every_key), T(test_example_file), T(test_int_bounds), T(test_yaml_nested),
        T(test_yaml_errors), T(test_missing_file), T(test_env),
        T(test_redaction))
