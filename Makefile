@@ -52,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SRV_LIB  := $(B)/libfloesrv.a
 
 .PHONY: all test test-unit test-integration run asan clean install deps \
-        check-src bench
+        check-src
 
 all: $(B)/floe $(B)/libfloe.a $(B)/runner $(UNIT_BIN)
 
@@ -118,9 +118,6 @@ run:
 
 deps:
 	@scripts/deps.sh test
-
-bench: all
-	@B=$(B) tests/bench/run.sh
 
 install: $(B)/floe
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/floe/migrations \

@@ -280,11 +280,20 @@ static bool map_error(struct db_conn *c, PGresult *res, const char *what,
                   "the catalog database failed the request");
 }
 
-static bool fault_hit(void)
+/* FL_FAULT: true (and err set as for a lost connection) on the Nth call. */
+static bool fault_hit(struct db_conn *c, const char *what,
+                      struct fl_err *err)
 {
     long at = atomic_load(&fault_at);
 
-    return at > 0 && atomic_fetch_add(&fault_count, 1) + 1 == at;
+    if (at <= 0 || atomic_fetch_add(&fault_count, 1) + 1 != at) {
+        return false;
+    }
+    conn_lost(c);
+    fl_err_logf(err, "%s: injected fault (FL_FAULT)", what);
+    FL_ERR(err, 503, "ServiceUnavailableException",
+           "lost the connection to the catalog database");
+    return true;
 }
 
 static bool prepare(struct db_conn *c, struct db_stmt *st, int id,
@@ -348,11 +357,8 @@ bool db_exec(struct db_conn *c, struct db_stmt *st,
             id = mine;
         }
     }
-    if (fault_hit()) {
-        conn_lost(c);
-        fl_err_logf(err, "%s: injected fault (FL_FAULT)", st->name);
-        return FL_ERR(err, 503, "ServiceUnavailableException",
-                      "lost the connection to the catalog database");
+    if (fault_hit(c, st->name, err)) {
+        return false;
     }
     snprintf(name, sizeof(name), "fl%d", id);
     if (!c->prepared[id] && !prepare(c, st, id, name, err)) {
@@ -400,12 +406,7 @@ static bool simple(struct db_conn *c, const char *sql, struct fl_err *err)
 
 bool db_begin(struct db_conn *c, struct fl_err *err)
 {
-    if (fault_hit()) {
-        conn_lost(c);
-        return FL_ERR(err, 503, "ServiceUnavailableException",
-                      "lost the connection to the catalog database");
-    }
-    return simple(c, "BEGIN", err);
+    return !fault_hit(c, "BEGIN", err) && simple(c, "BEGIN", err);
 }
 
 /*
@@ -415,12 +416,7 @@ bool db_begin(struct db_conn *c, struct fl_err *err)
  */
 bool db_commit(struct db_conn *c, struct fl_err *err)
 {
-    if (fault_hit()) {
-        conn_lost(c);
-        return FL_ERR(err, 503, "ServiceUnavailableException",
-                      "lost the connection to the catalog database");
-    }
-    return simple(c, "COMMIT", err);
+    return !fault_hit(c, "COMMIT", err) && simple(c, "COMMIT", err);
 }
 
 void db_rollback(struct db_conn *c)

@@ -216,6 +216,8 @@ static void access_log(struct srv_req *req, const struct fl_err *err,
                   "status", req->status,
                   "bytes", (json_int_t)bytes,
                   "ms", (double)(fl_mono_us() - req->t0_us) / 1000.0);
+    /* NB: json_string() refuses invalid UTF-8; such a path is left out */
+    json_object_set_new(f, "path", json_string(req->path));
     if (err->status != 0) {
         json_object_set_new(f, "error", json_string(err->type));
         if (err->status >= 500 || fl_log_level >= FL_LOG_DEBUG) {
