@@ -14,6 +14,7 @@
  */
 #include "server/server.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -137,26 +138,55 @@ static int split(struct fl_arena *a, const char *path, char **seg)
     return -1;
 }
 
-static bool tmpl_match(const char *tmpl, char **seg, int nseg, char **tseg,
-                       struct fl_arena *a)
+/* Route templates split into segments once, at first use. */
+struct tmpl {
+    int   n;
+    char *seg[SRV_MAX_SEGMENTS];
+};
+
+static struct tmpl    *tmpls;
+static pthread_once_t  tmpls_once = PTHREAD_ONCE_INIT;
+
+static void tmpls_build(void)
 {
-    int nt = split(a, tmpl, tseg);
+    const struct srv_route *routes;
+    size_t                  n;
+    size_t                  i;
+    struct fl_arena        *a = fl_arena_new(0);
+
+    routes = srv_routes(&n);
+    tmpls = fl_xcalloc(n, sizeof(*tmpls));
+    for (i = 0; i < n; i++) {
+        char *seg[SRV_MAX_SEGMENTS];
+        int   k;
+
+        tmpls[i].n = split(a, routes[i].path, seg);
+        fl_assert(tmpls[i].n > 0);
+        for (k = 0; k < tmpls[i].n; k++) {
+            tmpls[i].seg[k] = fl_xstrdup(seg[k]);
+        }
+    }
+    fl_arena_free(a);
+}
+
+static bool tmpl_match(const struct tmpl *t, char **seg, int nseg)
+{
     int i;
 
-    if (nt != nseg) {
+    if (t->n != nseg) {
         return false;
     }
-    for (i = 0; i < nt; i++) {
-        if (tseg[i][0] == '{' ? seg[i][0] == '\0'
-                              : strcmp(tseg[i], seg[i]) != 0) {
+    for (i = 0; i < nseg; i++) {
+        if (t->seg[i][0] == '{' ? seg[i][0] == '\0'
+                                : strcmp(t->seg[i], seg[i]) != 0) {
             return false;   /* literals equal; parameters non-empty */
         }
     }
     return true;
 }
 
-static bool capture(struct srv_match *m, char **seg, char **tseg, int n,
-                    struct fl_arena *a, struct fl_err *err)
+static bool capture(struct srv_match *m, char **seg, char *const *tseg,
+                    int n, struct fl_arena *a, struct fl_err *err)
 {
     int i;
 
@@ -202,7 +232,6 @@ bool srv_route_match(const char *method, const char *path,
                      struct fl_err *err)
 {
     char                  **seg = fl_alloc(a, sizeof(char *) * SRV_MAX_SEGMENTS);
-    char                  **tseg = fl_alloc(a, sizeof(char *) * SRV_MAX_SEGMENTS);
     const struct srv_route *routes;
     size_t                  n;
     size_t                  i;
@@ -210,15 +239,16 @@ bool srv_route_match(const char *method, const char *path,
     struct fl_buf           allow;
 
     memset(m, 0, sizeof(*m));
+    pthread_once(&tmpls_once, tmpls_build);
     fl_buf_init(&allow, a, 256);
     routes = srv_routes(&n);
     for (i = 0; nseg > 0 && i < n; i++) {
-        if (!tmpl_match(routes[i].path, seg, nseg, tseg, a)) {
+        if (!tmpl_match(&tmpls[i], seg, nseg)) {
             continue;
         }
         if (strcmp(routes[i].method, method) == 0) {
             m->route = &routes[i];
-            return capture(m, seg, tseg, nseg, a, err);
+            return capture(m, seg, tmpls[i].seg, nseg, a, err);
         }
         if (allow.len == 0 || strstr(allow.p, routes[i].method) == NULL) {
             fl_buf_printf(&allow, "%s%s", allow.len ? ", " : "",
