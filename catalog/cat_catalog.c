@@ -66,10 +66,11 @@ static bool scheme_ok(const char *type, const char *loc)
 static bool location_check(const char *type, const char *loc,
                            const char *what, struct fl_err *err)
 {
-    if (loc[0] == '\0' || fl_has_control(loc) || strlen(loc) > 2048) {
+    if (!cat_location_valid(loc)) {
         return FL_ERR(err, 400, "BadRequestException",
                       "%s must be a non-empty location of at most 2048 "
-                      "bytes without control characters", what);
+                      "bytes without control characters or \".\" and "
+                      "\"..\" segments", what);
     }
     if (!scheme_ok(type, loc)) {
         return FL_ERR(err, 400, "BadRequestException",

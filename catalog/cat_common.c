@@ -175,6 +175,30 @@ bool cat_location_within(const char *loc, const char *base)
     return m == n || loc[n] == '/';
 }
 
+/*
+ * True when `loc` can be stored as a location: non-empty, at most 2048
+ * bytes, no control characters, and no "." or ".." path segment (which
+ * would let a location that starts with an allowed prefix escape it).
+ */
+bool cat_location_valid(const char *loc)
+{
+    const char *p = strstr(loc, "://");
+    size_t      n = strlen(loc);
+
+    if (n == 0 || n > 2048 || fl_has_control(loc)) {
+        return false;
+    }
+    p = p ? p + 3 : loc;
+    while ((p = strchr(p, '/')) != NULL) {
+        p++;
+        if ((p[0] == '.' && (p[1] == '/' || p[1] == '\0')) ||
+            (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* A location with exactly one trailing slash. */
 char *cat_location_dir(struct fl_arena *a, const char *loc)
 {

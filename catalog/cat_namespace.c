@@ -135,8 +135,7 @@ static char *derive_location(struct cat_ctx *cx, const struct db_rows *r,
 static bool location_set(struct cat_ctx *cx, json_t *props, json_t *storage,
                          const char *loc, struct fl_err *err)
 {
-    if (loc[0] == '\0' || fl_has_control(loc) ||
-        !cat_storage_allows(storage, loc)) {
+    if (!cat_location_valid(loc) || !cat_storage_allows(storage, loc)) {
         return FL_ERR(err, 400, "BadRequestException",
                       "namespace location '%s' is not within the catalog's "
                       "allowed locations", loc);

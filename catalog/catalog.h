@@ -49,6 +49,7 @@ bool cat_ns_check(const char *const *levels, int n, struct fl_err *err);
 char *cat_ns_render(struct fl_arena *a, const char *const *levels, int n);
 bool cat_props_check(json_t *props, struct fl_err *err);
 bool cat_location_within(const char *loc, const char *base);
+bool cat_location_valid(const char *loc);
 
 /* -------------------------------------------------------------- catalogs */
 

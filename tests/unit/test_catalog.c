@@ -84,6 +84,18 @@ static void test_location_within(void)
     T_CHECK(cat_location_within("file:///tmp/a/b", "file:///tmp/a"));
 }
 
+static void test_location_valid(void)
+{
+    T_CHECK(cat_location_valid("s3://b/wh/t"));
+    T_CHECK(cat_location_valid("file:///tmp/a.b/..c/x."));
+    T_CHECK(!cat_location_valid(""));
+    T_CHECK(!cat_location_valid("s3://b/wh/../other"));
+    T_CHECK(!cat_location_valid("s3://b/wh/.."));
+    T_CHECK(!cat_location_valid("file:///tmp/./x"));
+    T_CHECK(!cat_location_valid("file:///tmp/x/."));
+    T_CHECK(!cat_location_valid("s3://b/a\nb"));
+}
+
 static void test_pg_array_round_trip(void)
 {
     struct fl_arena  *a = fl_arena_new(0);
@@ -210,5 +222,6 @@ static void test_catalog_decode(void)
 }
 
 T_MAIN(T(test_names), T(test_ns_levels), T(test_render),
-       T(test_location_within), T(test_pg_array_round_trip), T(test_tokens),
+       T(test_location_within), T(test_location_valid),
+       T(test_pg_array_round_trip), T(test_tokens),
        T(test_catalog_decode))
