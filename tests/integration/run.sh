@@ -152,7 +152,15 @@ MAIN_PID=$FLOE_PID
 MAIN_URL=$FLOE_URL
 
 "$RUNNER" --url "$MAIN_URL" --var "WAREHOUSE=$tmp/wh" \
-    tests/integration/cases/*.case
+    --record "$tmp/record.jsonl" tests/integration/cases/*.case
+# responses against the upstream OpenAPI specs (../shared/spec; a clone
+# without it skips)
+if command -v python3 >/dev/null 2>&1; then
+    python3 tests/integration/spec_check.py \
+        --spec-dir "${FL_SPEC_DIR:-$top/../shared/spec}" "$tmp/record.jsonl"
+else
+    echo "skip spec (no python3)"
+fi
 
 FLOE_URL=$MAIN_URL
 scripted_main

@@ -1806,6 +1806,16 @@ int main(int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     first = parse_args(argc, argv, &o);
+    if (o.record_path != NULL) {
+        o.record = fopen(o.record_path, "a");
+        if (o.record == NULL) {
+            fprintf(stderr, "runner: could not open \"%s\": %s\n",
+                    o.record_path, strerror(errno));
+            pairs_free(&o.vars);
+            free(o.skip);
+            return 2;
+        }
+    }
     buf_adds(&url, o.url);
     while (url.len > 0 && url.p[url.len - 1] == '/') {
         buf_trunc(&url, url.len - 1);
@@ -1818,14 +1828,6 @@ int main(int argc, char **argv)
     if (curl == NULL) {
         fputs("runner: could not initialise libcurl\n", stderr);
         return 2;
-    }
-    if (o.record_path != NULL) {
-        o.record = fopen(o.record_path, "a");
-        if (o.record == NULL) {
-            fprintf(stderr, "runner: could not open \"%s\": %s\n",
-                    o.record_path, strerror(errno));
-            return 2;
-        }
     }
     for (i = first; i < argc; i++) {
         if (!run_case(&o, curl, argv[i])) {
