@@ -9,11 +9,15 @@
  * whitespace, at most CAT_MAX_NAME bytes of valid UTF-8.
  */
 #include "catalog/catalog_int.h"
+#include "storage/storage.h"
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 /* The request's database connection, taken from the pool on first use. */
 struct db_conn *cat_conn(struct cat_ctx *cx, struct fl_err *err)
@@ -358,4 +362,108 @@ char *cat_json_text(struct fl_arena *a, json_t *v)
 char *cat_i64(struct fl_arena *a, int64_t v)
 {
     return fl_sprintf(a, "%" PRId64, v);
+}
+
+/* "a.b.t": an identifier as Java renders a TableIdentifier. */
+char *cat_ident_render(struct fl_arena *a, const struct cat_ident *id)
+{
+    if (id->nns == 0) {
+        return fl_strdup(a, id->name);
+    }
+    return fl_sprintf(a, "%s.%s", cat_ns_render(a, id->ns, id->nns),
+                      id->name);
+}
+
+/* One store per scheme for the life of the process. */
+static struct sto     *file_sto;
+static struct sto     *mem_sto;
+static pthread_once_t  sto_once = PTHREAD_ONCE_INIT;
+
+static void sto_init(void)
+{
+    struct fl_err err;
+
+    fl_err_clear(&err);
+    file_sto = sto_open("file", &err);
+    mem_sto = sto_open("mem", &err);
+}
+
+/*
+ * The object store that serves `uri`.  Errors: 400 BadRequestException for
+ * a scheme this build cannot serve (S3 arrives with its own issue).
+ */
+struct sto *cat_sto(const char *uri, struct fl_err *err)
+{
+    pthread_once(&sto_once, sto_init);
+    if (strncmp(uri, "file:", 5) == 0 && file_sto != NULL) {
+        return file_sto;
+    }
+    if (strncmp(uri, "mem:", 4) == 0 && mem_sto != NULL) {
+        return mem_sto;
+    }
+    FL_ERR(err, 400, "BadRequestException",
+           "storage for \"%.200s\" is not supported by this server", uri);
+    return NULL;
+}
+
+/* Gzip `n` bytes of `in` into an arena buffer (gzip framing). */
+bool cat_gzip(struct fl_arena *a, const char *in, size_t n, char **out,
+              size_t *outlen)
+{
+    z_stream z;
+    size_t   cap = n + n / 100 + 64;
+    int      rc;
+
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        return false;
+    }
+    *out = fl_alloc(a, cap);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)*out;
+    z.avail_out = (uInt)cap;
+    rc = deflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END;
+}
+
+/*
+ * Gunzip `n` bytes into an arena buffer of at most `max` bytes (NUL
+ * terminated).  Errors: 400 for data that is not gzip or too large.
+ */
+bool cat_gunzip(struct fl_arena *a, const char *in, size_t n, size_t max,
+                char **out, size_t *outlen, struct fl_err *err)
+{
+    z_stream      z;
+    struct fl_buf b;
+    char          chunk[16384];
+    int           rc = Z_OK;
+
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 15 + 32) != Z_OK) {
+        return FL_ERR(err, 500, "InternalServerError", "zlib failed");
+    }
+    fl_buf_init(&b, a, max);
+    fl_buf_append(&b, "", 0);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    while (rc != Z_STREAM_END) {
+        z.next_out = (Bytef *)chunk;
+        z.avail_out = sizeof(chunk);
+        rc = inflate(&z, Z_NO_FLUSH);
+        if ((rc != Z_OK && rc != Z_STREAM_END) ||
+            !fl_buf_append(&b, chunk, sizeof(chunk) - z.avail_out)) {
+            inflateEnd(&z);
+            return FL_ERR(err, 400, "BadRequestException",
+                          "compressed metadata is corrupt or larger than "
+                          "%zu bytes", max);
+        }
+    }
+    inflateEnd(&z);
+    *out = b.p;
+    *outlen = b.len;
+    return true;
 }

@@ -26,6 +26,8 @@
 
 struct cat_settings {
     bool        allow_file;             /* accept FILE storage */
+    int         commit_retries;         /* CAS retries of one commit */
+    size_t      metadata_max_bytes;     /* cap on metadata files read */
     const char *default_base_location;  /* for catalogs without one, or "" */
     const char *const *realms;          /* accepted realms; [0] is default */
     int         nrealms;
@@ -127,5 +129,78 @@ bool cat_ns_list(struct cat_ctx *cx, const char *catalog,
                  const char *const *parent, int nparent,
                  const char *page_token, int page_size,
                  struct cat_ns_page *out, struct fl_err *err);
+
+/* ---------------------------------------------------------------- tables */
+
+/* A table or view identifier inside a catalog. */
+struct cat_ident {
+    const char *const *ns;      /* namespace levels */
+    int                nns;
+    const char        *name;
+};
+
+enum cat_snapshots { CAT_SNAPSHOTS_ALL = 0, CAT_SNAPSHOTS_REFS = 1 };
+
+/*
+ * A table's current state as a LoadTableResult body.  `body` is the whole
+ * serialized response ({"metadata-location", "metadata", "config"}), ready
+ * to send; `metadata` is parsed only when a caller asked for it.
+ */
+struct cat_table_state {
+    int64_t     id;
+    int64_t     version;
+    const char *location;       /* metadata-location; NULL when staged */
+    const char *body;           /* LoadTableResult JSON text */
+    size_t      len;
+    char        etag[24];       /* quoted strong ETag */
+    bool        not_modified;   /* If-None-Match matched: no body */
+};
+
+struct cat_table_page {
+    const char **names;
+    int          n;
+    const char  *next_token;
+};
+
+bool cat_table_list(struct cat_ctx *cx, const char *catalog,
+                    const char *const *ns, int nns, const char *page_token,
+                    int page_size, struct cat_table_page *out,
+                    struct fl_err *err);
+bool cat_table_create(struct cat_ctx *cx, const char *catalog,
+                      const struct cat_ident *id, json_t *req, bool stage,
+                      struct cat_table_state *out, struct fl_err *err);
+bool cat_table_load(struct cat_ctx *cx, const char *catalog,
+                    const struct cat_ident *id, enum cat_snapshots mode,
+                    const char *if_none_match, struct cat_table_state *out,
+                    struct fl_err *err);
+bool cat_table_exists(struct cat_ctx *cx, const char *catalog,
+                      const struct cat_ident *id, struct fl_err *err);
+bool cat_table_drop(struct cat_ctx *cx, const char *catalog,
+                    const struct cat_ident *id, bool purge,
+                    struct fl_err *err);
+bool cat_table_rename(struct cat_ctx *cx, const char *catalog,
+                      const struct cat_ident *from,
+                      const struct cat_ident *to, struct fl_err *err);
+bool cat_table_register(struct cat_ctx *cx, const char *catalog,
+                        const struct cat_ident *id, const char *location,
+                        bool overwrite, struct cat_table_state *out,
+                        struct fl_err *err);
+bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
+                      const struct cat_ident *id, json_t *requirements,
+                      json_t *updates, struct cat_table_state *out,
+                      struct fl_err *err);
+
+/* One entry of a multi-table commit (commitTransaction). */
+struct cat_change {
+    struct cat_ident id;
+    json_t          *requirements;  /* borrowed */
+    json_t          *updates;       /* borrowed */
+};
+
+void cat_cache_budget(size_t bytes);
+
+bool cat_tables_commit(struct cat_ctx *cx, const char *catalog,
+                       struct cat_change *changes, int n,
+                       struct fl_err *err);
 
 #endif /* FL_CATALOG_H */

@@ -18,5 +18,120 @@ json_t *cat_json_parse(struct fl_arena *a, const char *text);
 char *cat_json_text(struct fl_arena *a, json_t *v);
 char *cat_i64(struct fl_arena *a, int64_t v);
 bool cat_storage_allows(json_t *storage, const char *loc);
+char *cat_ident_render(struct fl_arena *a, const struct cat_ident *id);
+struct sto *cat_sto(const char *uri, struct fl_err *err);
+bool cat_gzip(struct fl_arena *a, const char *in, size_t n, char **out,
+              size_t *outlen);
+bool cat_gunzip(struct fl_arena *a, const char *in, size_t n, size_t max,
+                char **out, size_t *outlen, struct fl_err *err);
+
+/* load cache and ETags (cat_cache.c) */
+bool cat_cache_get(int64_t id, int64_t version, int mode, struct fl_arena *a,
+                   const char **body, size_t *len);
+void cat_cache_put(int64_t id, int64_t version, int mode, const char *body,
+                   size_t len);
+void cat_cache_clear(void);
+void cat_etag(const char *location, int mode, char out[24]);
+
+/* dropping a table's files (cat_purge.c) */
+void cat_purge_files(struct cat_ctx *cx, const char *metadata_location,
+                     json_t *meta);
+
+/* ---------------------------------------------------------------------
+ * Table metadata (cat_meta.c): pure functions over TableMetadata JSON, no
+ * database, no storage.  Every json_t * returned is a new reference; inputs
+ * are borrowed and never modified.  Errors: 400 BadRequestException for
+ * malformed input, ValidationException / IllegalArgumentException (as the
+ * reference classes them) for invalid input, 409 CommitFailedException for
+ * failed requirements ("Requirement failed: ...") and retryable validation
+ * ("Validation failed, please retry: ...").
+ */
+#define CAT_FORMAT_MAX 3        /* newest table format version accepted */
+
+json_t *cat_meta_create(json_t *req, const char *location, int64_t now_ms,
+                        struct fl_err *err);
+bool cat_meta_check(json_t *base, json_t *requirements, struct fl_err *err);
+json_t *cat_meta_update(json_t *base, json_t *updates, int64_t now_ms,
+                        bool *changed, struct fl_err *err);
+json_t *cat_meta_log_append(json_t *meta, const char *prev_file,
+                            int64_t prev_updated_ms, json_t **trimmed);
+json_t *cat_meta_refs_only(json_t *meta);
+bool cat_meta_validate(json_t *meta, struct fl_err *err);
+char *cat_meta_file_next(struct fl_arena *a, json_t *meta,
+                         const char *current_file);
+json_t *cat_meta_canonical(json_t *meta);
+
+/* Shared by cat_meta.c, cat_meta_update.c and cat_schema.c only. */
+json_t *cat_meta_normalize(json_t *meta);
+bool cat_json_i32(json_t *obj, const char *key, bool required, int *out,
+                  struct fl_err *err);
+
+enum cat_pid_mode {         /* how cat_spec_bind assigns partition field ids */
+    CAT_PID_KEEP,           /* every field carries its field-id */
+    CAT_PID_FILL,           /* all or none carry one; none: assign them */
+    CAT_PID_SEQ             /* ignore given ids: 1000, 1001, ... */
+};
+
+struct cat_bind {           /* what a spec or sort order is bound to */
+    json_t *schema;         /* the schema (borrowed) */
+    int     id;             /* spec-id / order-id of the result */
+    int     fv;             /* table format version */
+    int     pid_mode;       /* enum cat_pid_mode (specs only) */
+    json_t *specs;          /* CAT_PID_FILL: existing specs, or NULL */
+    int     last_pid;       /* CAT_PID_FILL: the table's last-partition-id */
+};
+
+json_t *cat_schema_canon(json_t *schema, int schema_id, int fv, int *highest,
+                         struct fl_err *err);
+json_t *cat_schema_fresh(json_t *schema, int fv, json_t **idmap,
+                         int *last_id, struct fl_err *err);
+bool cat_schema_same(json_t *a, json_t *b);
+json_t *cat_spec_bind(json_t *spec, const struct cat_bind *b,
+                      struct fl_err *err);
+json_t *cat_order_bind(json_t *order, const struct cat_bind *b,
+                       struct fl_err *err);
+
+/* ---------------------------------------------------------------------
+ * Manifests (cat_manifest.c): Iceberg manifest lists and manifests, Avro
+ * object container files read with Apache Avro C.  The callbacks' strings
+ * are valid only during the call.
+ */
+struct cat_manifest_entry {         /* one manifest_file of a manifest list */
+    const char *path;               /* manifest_path (500) */
+    int64_t     length;             /* manifest_length (501) */
+    int32_t     spec_id;            /* partition_spec_id (502) */
+    int32_t     content;            /* 0 data, 1 deletes (517; v1: 0) */
+    int64_t     sequence_number;    /* 515; v1: 0 */
+    int64_t     min_sequence_number;/* 516; v1: 0 */
+    int64_t     added_snapshot_id;  /* 503 */
+    int32_t     added_files;        /* 504; -1 when null */
+    int32_t     existing_files;     /* 505; -1 when null */
+    int32_t     deleted_files;      /* 506; -1 when null */
+    int64_t     added_rows;         /* 512; -1 when null */
+    int64_t     existing_rows;      /* 513; -1 when null */
+    int64_t     deleted_rows;       /* 514; -1 when null */
+};
+
+struct cat_data_file {              /* one manifest_entry of a manifest */
+    int32_t     status;             /* 0 existing, 1 added, 2 deleted */
+    int64_t     snapshot_id;        /* -1 when null (inherited) */
+    int64_t     sequence_number;    /* -1 when null (inherited) */
+    int32_t     content;            /* 0 data, 1 position, 2 equality */
+    const char *path;               /* file_path (100) */
+    const char *format;             /* file_format (101) */
+    int64_t     record_count;       /* 103 */
+    int64_t     file_size;          /* 104 */
+    int32_t     spec_id;            /* from the manifest's metadata */
+};
+
+typedef bool (*cat_manifest_fn)(void *ctx, const struct cat_manifest_entry *m);
+typedef bool (*cat_data_file_fn)(void *ctx, const struct cat_data_file *f);
+
+struct sto;
+bool cat_manifest_list_read(struct sto *s, const char *uri,
+                            cat_manifest_fn fn, void *ctx,
+                            struct fl_err *err);
+bool cat_manifest_read(struct sto *s, const char *uri, cat_data_file_fn fn,
+                       void *ctx, struct fl_err *err);
 
 #endif /* FL_CATALOG_INT_H */

@@ -28,6 +28,9 @@ struct srv_config {
     char *realms;
     char *warehouse_default_base_location;
     bool  warehouse_allow_file;
+    long  catalog_commit_retries;
+    long  catalog_metadata_max_bytes;
+    long  catalog_load_cache_bytes;
 };
 
 enum srv_config_type {

@@ -55,6 +55,14 @@ static const struct srv_config_key keys[] = {
      "base for catalogs created without default-base-location"},
     {"warehouse.allow_file", SRV_CFG_BOOL, OFF(warehouse_allow_file), "true",
      0, 0, false, "accept FILE storage (file:// locations) for catalogs"},
+    {"catalog.commit_retries", SRV_CFG_INT, OFF(catalog_commit_retries), "4",
+     0, 100, false, "server-side retries of a commit that lost a race"},
+    {"catalog.metadata_max_bytes", SRV_CFG_INT,
+     OFF(catalog_metadata_max_bytes), "67108864", 65536, 1073741824, false,
+     "largest metadata file read (registerTable)"},
+    {"catalog.load_cache_bytes", SRV_CFG_INT, OFF(catalog_load_cache_bytes),
+     "67108864", 0, 17179869184, false,
+     "memory for cached loadTable responses; 0 disables the cache"},
 };
 
 const struct srv_config_key *srv_config_keys(size_t *n)

@@ -250,7 +250,16 @@ static enum MHD_Result respond(struct srv_req *req, json_t *body,
     }
     json_decref(body);
     len = text ? strlen(text) : 0;
-    r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (text == NULL && err->status == 0 && req->raw != NULL) {
+        /* a body serialized by the handler (loadTable's cached bytes) */
+        len = req->raw_len;
+        r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)req->raw,
+                                            MHD_RESPMEM_MUST_COPY);
+        text = (char *)(uintptr_t)req->raw;
+    } else {
+        r = MHD_create_response_from_buffer(len, text,
+                                            MHD_RESPMEM_MUST_FREE);
+    }
     if (text != NULL) {
         MHD_add_response_header(r, "Content-Type", "application/json");
     }

@@ -42,6 +42,8 @@ struct srv_req {
     struct fl_buf           body;
     bool                    body_too_big;
     json_t                 *json;           /* parsed body, arena-owned */
+    const char             *raw;            /* pre-serialized response */
+    size_t                  raw_len;
     int                     status;         /* response status */
     struct srv_hdr         *headers;        /* extra response headers */
     struct cat_ctx          cx;
@@ -73,6 +75,22 @@ json_t *srv_h_catalog_create(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_catalog_get(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_catalog_update(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_catalog_delete(struct srv_req *req, struct fl_err *err);
+
+/* handlers: srv_tables.c (Iceberg REST) */
+json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_register(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_load(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_commit(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_drop(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_exists(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_rename(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_transaction(struct srv_req *req, struct fl_err *err);
+
+/* shared by the Iceberg handlers (srv_namespaces.c) */
+bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err);
+const char **srv_strings(struct srv_req *req, json_t *arr, int *n,
+                         const char *what, struct fl_err *err);
 
 /* handlers: srv_namespaces.c (Iceberg REST) */
 json_t *srv_h_config(struct srv_req *req, struct fl_err *err);

@@ -66,7 +66,8 @@ json_t *srv_h_config(struct srv_req *req, struct fl_err *err)
                      "endpoints", endpoints());
 }
 
-static bool page_size(struct srv_req *req, int *out, struct fl_err *err)
+/* pageSize: absent is 0 (everything); else 1.. capped at CAT_MAX_PAGE. */
+bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err)
 {
     const char *s = srv_req_query(req, "pageSize", err);
     int64_t     n;
@@ -121,7 +122,7 @@ json_t *srv_h_ns_list(struct srv_req *req, struct fl_err *err)
     json_t            *arr;
     int                i;
 
-    if (fl_err_isset(err) || !page_size(req, &size, err)) {
+    if (fl_err_isset(err) || !srv_page_size(req, &size, err)) {
         return NULL;
     }
     token = srv_req_query(req, "pageToken", err);
@@ -146,8 +147,8 @@ json_t *srv_h_ns_list(struct srv_req *req, struct fl_err *err)
 }
 
 /* Decode a JSON array of strings into a NULL-terminated arena array. */
-static const char **strings(struct srv_req *req, json_t *arr, int *n,
-                            const char *what, struct fl_err *err)
+const char **srv_strings(struct srv_req *req, json_t *arr, int *n,
+                         const char *what, struct fl_err *err)
 {
     const char **out = fl_alloc(req->a, sizeof(char *) *
                                         (json_array_size(arr) + 1));
@@ -178,7 +179,7 @@ json_t *srv_h_ns_create(struct srv_req *req, struct fl_err *err)
 
     if (body == NULL || !fl_json_arr(body, "namespace", true, &arr, err) ||
         !fl_json_obj(body, "properties", false, &props, err) ||
-        (lv = strings(req, arr, &n, "namespace", err)) == NULL) {
+        (lv = srv_strings(req, arr, &n, "namespace", err)) == NULL) {
         return NULL;
     }
     if (props == NULL) {
@@ -251,7 +252,7 @@ json_t *srv_h_ns_update(struct srv_req *req, struct fl_err *err)
         !fl_json_obj(body, "updates", false, &updates, err) ||
         !fl_json_arr(body, "removals", false, &removals, err) ||
         (removals != NULL &&
-         strings(req, removals, &nrem, "removals", err) == NULL)) {
+         srv_strings(req, removals, &nrem, "removals", err) == NULL)) {
         return NULL;
     }
     if (updates == NULL) {

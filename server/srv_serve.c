@@ -67,6 +67,9 @@ static void settings_init(struct srv *s, const struct srv_config *cfg,
     s->settings.realms = realms;
     s->settings.nrealms = n;
     s->settings.allow_file = cfg->warehouse_allow_file;
+    s->settings.commit_retries = (int)cfg->catalog_commit_retries;
+    s->settings.metadata_max_bytes = (size_t)cfg->catalog_metadata_max_bytes;
+    cat_cache_budget((size_t)cfg->catalog_load_cache_bytes);
     s->settings.default_base_location = cfg->warehouse_default_base_location;
 }
 

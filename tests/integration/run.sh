@@ -122,6 +122,7 @@ sanitizer_check() {
 }
 
 . tests/integration/scripted.sh
+. tests/integration/tables.sh
 
 # ------------------------------------------------------------ main suite
 
@@ -164,6 +165,7 @@ fi
 
 FLOE_URL=$MAIN_URL
 scripted_main
+scripted_tables
 stop_floe "$MAIN_PID"
 sanitizer_check main "$tmp/main.log"
 scripted_private

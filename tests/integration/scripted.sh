@@ -331,6 +331,7 @@ scripted_private() {
     t_migrations
     t_fault_injection
     t_restart
+    scripted_tables_private
     t_dev
     local f
     for f in secret envcfg fault restart restart2; do

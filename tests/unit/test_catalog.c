@@ -142,7 +142,8 @@ static void test_tokens(void)
     fl_arena_free(a);
 }
 
-static struct cat_settings settings = {true, "", NULL, 0};
+static struct cat_settings settings = {.allow_file = true,
+                                       .default_base_location = ""};
 static struct fl_arena    *a;
 
 /* Decode a Catalog object; returns the error status (0 when valid). */
