@@ -44,6 +44,7 @@ DB_STMT(CMT_SWAP,
 /* One table's commit in progress. */
 struct pending {
     const char *table_id;
+    json_t     *storage;        /* the catalog's storageConfigInfo */
     int64_t     version;        /* base version */
     const char *base_file;      /* base metadata-location */
     json_t     *base;           /* base metadata (arena) */
@@ -201,7 +202,7 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
 {
     struct cat_resolved r;
     struct pending      p;
-    const char         *loc;
+    json_t             *all;
     int64_t             row;
 
     memset(&p, 0, sizeof(p));
@@ -212,15 +213,19 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
                                     : NULL, reqs, err)) {
         return false;
     }
-    if (!apply(cx, &p, NULL, updates, fl_now_ms(), err)) {
+    /* a client that sends no set-location gets the default location; a
+     * later set-location of its own still wins */
+    all = fl_arena_own_json(cx->a, json_pack("[{ss ss}]", "action",
+                                             "set-location", "location",
+                                             cat_tbl_default_location(
+                                                 cx, &r, id->name)));
+    if (json_is_array(updates)) {
+        json_array_extend(all, updates);
+    }
+    if (!apply(cx, &p, NULL, all, fl_now_ms(), err)) {
         return false;
     }
-    loc = json_string_value(json_object_get(p.meta, "location"));
-    if (loc == NULL) {
-        loc = cat_tbl_default_location(cx, &r, id->name);
-        json_object_set_new(p.meta, "location", json_string(loc));
-    }
-    if (!cat_tbl_location_check(&r, loc, err)) {
+    if (!cat_tbl_locations_check(r.storage, p.meta, err)) {
         return false;
     }
     p.file = cat_meta_file_next(cx->a, p.meta, NULL);
@@ -260,7 +265,8 @@ static bool attempt(struct cat_ctx *cx, struct pending *p, json_t *reqs,
         p->file = p->base_file;
         return true;
     }
-    if (!write_new(cx, p, err)) {
+    if (!cat_tbl_locations_check(p->storage, p->meta, err) ||
+        !write_new(cx, p, err)) {
         return false;
     }
     if (!swap(cx, p, &swapped, err) || !swapped) {
@@ -308,6 +314,7 @@ bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
         return cat_tbl_missing(cx, id, err);
     }
     p.table_id = r.table_id;
+    p.storage = r.storage;
     for (i = 0; i < tries; i++) {
         if (i > 0) {
             jitter(i);
@@ -387,6 +394,7 @@ static bool txn_resolve(struct cat_ctx *cx, const char *catalog,
         }
         t->table_of[i] = r.table_id;
         if (txn_find(t, r.table_id) == NULL) {
+            t->p[t->np].storage = r.storage;
             t->p[t->np++].table_id = r.table_id;
         }
     }
@@ -429,7 +437,9 @@ static bool txn_write(struct cat_ctx *cx, struct txn *t, struct fl_err *err)
     int  i;
 
     for (i = 0; i < t->np; i++) {
-        if (t->p[i].changed && !write_new(cx, &t->p[i], err)) {
+        if (t->p[i].changed &&
+            (!cat_tbl_locations_check(t->p[i].storage, t->p[i].meta, err) ||
+             !write_new(cx, &t->p[i], err))) {
             return false;
         }
     }
@@ -559,10 +569,9 @@ bool cat_table_register(struct cat_ctx *cx, const char *catalog,
 
     memset(&p, 0, sizeof(p));
     if (!cat_tbl_resolve_ns(cx, catalog, id, &r, err) ||
-        !cat_tbl_location_check(&r, location, err) ||
+        !cat_tbl_location_check(r.storage, location, err) ||
         (meta = read_metadata(cx, location, &p.text, err)) == NULL ||
-        !cat_tbl_location_check(&r, json_string_value(json_object_get(
-                                    meta, "location")), err)) {
+        !cat_tbl_locations_check(r.storage, meta, err)) {
         return false;
     }
     p.meta = meta;

@@ -250,8 +250,14 @@ static json_t *canon_value(json_t *m, const struct meta_key *k, int fv,
         if (json_is_integer(v) && json_integer_value(v) != -1) {
             return v;
         }
+        if (fv >= 3) {
+            /* NB: Java writes null here, but the REST spec's TableMetadata
+             * types current-snapshot-id as an integer; absence means no
+             * current snapshot to every reader */
+            return NULL;
+        }
         *is_new = true;
-        return fv >= 3 ? json_null() : json_integer(-1);
+        return json_integer(-1);
     default:
         return v;
     }

@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 DB_STMT(TBL_RESOLVE,
     "SELECT c.id, c.storage_config::text, n.id, n.properties->>'location',"
@@ -179,14 +180,42 @@ char *cat_tbl_default_location(struct cat_ctx *cx,
 }
 
 /* A table location must be valid and inside the catalog's locations. */
-bool cat_tbl_location_check(const struct cat_resolved *r, const char *loc,
+bool cat_tbl_location_check(json_t *storage, const char *loc,
                             struct fl_err *err)
 {
     if (loc == NULL || !cat_location_valid(loc) ||
-        !cat_storage_allows(r->storage, loc)) {
+        !cat_storage_allows(storage, loc)) {
         return FL_ERR(err, 400, "BadRequestException",
                       "table location '%s' is not within the catalog's "
                       "allowed locations", loc ? loc : "(none)");
+    }
+    return true;
+}
+
+/*
+ * Every location a table's metadata names for writing — its location and
+ * the write.metadata.path / write.data.path properties — must lie inside
+ * the catalog's allowed locations (as Polaris checks).
+ */
+bool cat_tbl_locations_check(json_t *storage, json_t *meta,
+                             struct fl_err *err)
+{
+    static const char *const keys[] = {"write.metadata.path",
+                                       "write.data.path"};
+    json_t *props = json_object_get(meta, "properties");
+    size_t  i;
+
+    if (!cat_tbl_location_check(storage, json_string_value(
+                                    json_object_get(meta, "location")),
+                                err)) {
+        return false;
+    }
+    for (i = 0; i < FL_ARRAY_LEN(keys); i++) {
+        const char *p = json_string_value(json_object_get(props, keys[i]));
+
+        if (p != NULL && !cat_tbl_location_check(storage, p, err)) {
+            return false;
+        }
     }
     return true;
 }
@@ -373,6 +402,34 @@ bool cat_table_list(struct cat_ctx *cx, const char *catalog,
 }
 
 /*
+ * A staged create records when it was staged in the `created-at` property,
+ * before the client's own properties (which may override it), as the
+ * reference does.  Returns a borrowed copy of `req` owned by the arena.
+ */
+static json_t *staged_request(struct cat_ctx *cx, json_t *req)
+{
+    json_t *copy = fl_arena_own_json(cx->a, json_deep_copy(req));
+    json_t *props = json_object_get(copy, "properties");
+    json_t *merged = json_object();
+    char    ts[32];
+    time_t  now = time(NULL);
+    struct tm tm;
+
+    if (props != NULL && !json_is_object(props)) {
+        json_decref(merged);
+        return copy;            /* cat_meta_create reports the bad type */
+    }
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(merged, "created-at", json_string(ts));
+    if (json_is_object(props)) {
+        json_object_update(merged, props);
+    }
+    json_object_set_new(copy, "properties", merged);
+    return copy;
+}
+
+/*
  * spec: createTable.  Build the metadata (cat_meta_create), and unless
  * `stage` write file 00000 and insert the row.  A staged create persists
  * nothing and has no metadata-location.  Errors: 404
@@ -400,12 +457,15 @@ bool cat_table_create(struct cat_ctx *cx, const char *catalog,
     if (loc == NULL || loc[0] == '\0') {
         loc = cat_tbl_default_location(cx, &r, id->name);
     }
-    if (!cat_tbl_location_check(&r, loc, err)) {
+    if (!cat_tbl_location_check(r.storage, loc, err)) {
         return false;
+    }
+    if (stage) {
+        req = staged_request(cx, req);
     }
     meta = fl_arena_own_json(cx->a, cat_meta_create(req, loc, fl_now_ms(),
                                                     err));
-    if (meta == NULL) {
+    if (meta == NULL || !cat_tbl_locations_check(r.storage, meta, err)) {
         return false;
     }
     text = cat_json_text(cx->a, meta);

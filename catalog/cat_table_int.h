@@ -34,8 +34,10 @@ bool cat_tbl_taken(struct cat_ctx *cx, const char *ns_id,
 char *cat_tbl_default_location(struct cat_ctx *cx,
                                const struct cat_resolved *r,
                                const char *name);
-bool cat_tbl_location_check(const struct cat_resolved *r, const char *loc,
+bool cat_tbl_location_check(json_t *storage, const char *loc,
                             struct fl_err *err);
+bool cat_tbl_locations_check(json_t *storage, json_t *meta,
+                             struct fl_err *err);
 bool cat_tbl_write(struct cat_ctx *cx, const char *file, const char *text,
                    struct fl_err *err);
 void cat_tbl_unwrite(const char *file);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
+static bool table_ident(struct srv_req *req, json_t *v, const char *what,
+                        struct cat_ident *id, struct fl_err *err);
+
 static void ident(struct srv_req *req, struct cat_ident *id)
 {
     id->ns = srv_req_ns(req, &id->nns);
@@ -72,10 +75,12 @@ json_t *srv_h_table_create(struct srv_req *req, struct fl_err *err)
     struct cat_ident       id;
     struct cat_table_state st;
     json_t                *schema;
+    const char            *loc;
     bool                   stage = false;
 
     if (body == NULL ||
         !fl_json_str(body, "name", true, &id.name, err) ||
+        !fl_json_str(body, "location", false, &loc, err) ||
         !fl_json_obj(body, "schema", true, &schema, err) ||
         !fl_json_bool(body, "stage-create", false, &stage, err)) {
         return NULL;
@@ -167,12 +172,19 @@ json_t *srv_h_table_commit(struct srv_req *req, struct fl_err *err)
     json_t                *updates;
     struct cat_ident       id;
     struct cat_table_state st;
+    struct cat_ident       given;
+    json_t                *idv;
     size_t                 n = sizeof(tail) - 1;
 
     if (body == NULL || !changes(body, &reqs, &updates, err)) {
         return NULL;
     }
     ident(req, &id);
+    idv = json_object_get(body, "identifier");
+    if (idv != NULL && !json_is_null(idv) &&
+        !table_ident(req, idv, "identifier", &given, err)) {
+        return NULL;
+    }
     if (!cat_table_commit(&req->cx, srv_req_param(req, "prefix"), &id, reqs,
                           updates, &st, err)) {
         return NULL;

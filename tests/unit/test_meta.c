@@ -283,7 +283,7 @@ static const char v3_empty_text[] =
     "'default-spec-id':0,'partition-specs':[{'spec-id':0,'fields':[]}],"
     "'last-partition-id':999,'default-sort-order-id':0,"
     "'sort-orders':[{'order-id':0,'fields':[]}],'properties':{},"
-    "'current-snapshot-id':null,'next-row-id':0,'refs':{},'snapshots':[],"
+    "'next-row-id':0,'refs':{},'snapshots':[],"
     "'statistics':[],'partition-statistics':[],'snapshot-log':[],"
     "'metadata-log':[]}";
 
@@ -538,10 +538,10 @@ static void test_up_format_version(void)
     T_CHECK(at(m, "schema") == NULL && at(m, "partition-spec") == NULL);
     T_CHECK(I(m, "last-sequence-number") == 0);
     T_CHECK(I(m, "current-snapshot-id") == -1);
-    /* v2 -> v3 without a snapshot: current-snapshot-id becomes null */
+    /* v2 -> v3 without a snapshot: current-snapshot-id is left out */
     m = upd(simple_table(2),
             "[{'action':'upgrade-format-version','format-version':3}]", true);
-    T_CHECK(json_is_null(at(m, "current-snapshot-id")));
+    T_CHECK(at(m, "current-snapshot-id") == NULL);   /* absent */
     T_CHECK(I(m, "next-row-id") == 0);
 }
 
@@ -1002,7 +1002,7 @@ static void test_up_remove_ref(void)
     T_CHECK(N(m, "snapshot-log") == 2);
     m = upd(v3(), "[{'action':'remove-snapshot-ref','ref-name':'main'}]",
             true);
-    T_CHECK(json_is_null(at(m, "current-snapshot-id")));
+    T_CHECK(at(m, "current-snapshot-id") == NULL);   /* absent */
     upd_err(b, "[{'action':'remove-snapshot-ref'}]", 400,
             "missing required field \"ref-name\"");
 }
@@ -1194,6 +1194,8 @@ static void test_up_partition_statistics(void)
     T_CHECK(N(m, "partition-statistics") == 0);
     upd(b, "[{'action':'remove-partition-statistics','snapshot-id':7}]",
         false);
+    upd_err(b, "[{'action':'remove-partition-statistics'}]", 400,
+            "missing required field \"snapshot-id\"");
 }
 
 static void test_up_encryption_keys(void)
@@ -1347,7 +1349,7 @@ static void test_create_versions(void)
                "'properties':{'format-version':'3'}}", "s3://b/t", &err);
     T_CHECK(m != NULL);
     T_CHECK(I(m, "format-version") == 3 && I(m, "next-row-id") == 0);
-    T_CHECK(json_is_null(at(m, "current-snapshot-id")));
+    T_CHECK(at(m, "current-snapshot-id") == NULL);   /* absent */
     T_CHECK(I(m, "last-partition-id") == 999);
     T_CHECK(I(m, "default-sort-order-id") == 0);
     T_CHECK(I(m, "sort-orders/0/order-id") == 0);
@@ -1705,7 +1707,7 @@ static void test_canonical_order(void)
             "statistics,partition-statistics,snapshot-log,metadata-log");
     m = K(cat_meta_canonical(mod(J(v3_empty_text), "current-snapshot-id",
                                  json_integer(-1))));
-    T_CHECK(json_is_null(at(m, "current-snapshot-id")));
+    T_CHECK(at(m, "current-snapshot-id") == NULL);   /* absent */
     m = K(cat_meta_canonical(mod(simple_table(2), "current-snapshot-id",
                                  json_null())));
     T_CHECK(I(m, "current-snapshot-id") == -1);
@@ -1817,6 +1819,16 @@ static void test_validate(void)
                  "\"metadata-file\"");
     validate_err(mod(b, "properties", J("{'a':1}")),
                  "value of \"a\" in \"properties\" must be a string");
+    validate_err(mod(b, "last-column-id", json_integer(1LL << 40)),
+                 "Invalid table metadata: field \"last-column-id\" must be "
+                 "a 32-bit integer");
+    validate_err(mod(b, "schemas", J("[{'type':'struct','schema-id':0,"
+                                     "'fields':[]},{'type':'struct',"
+                                     "'schema-id':0,'fields':[]}]")),
+                 "Invalid table metadata: duplicate schema id 0");
+    /* an update refuses a base document that does not validate */
+    upd_err(mod(b, "current-schema-id", json_integer(5)), "[]", 400,
+            "Cannot find schema with current-schema-id=5 from schemas");
 }
 
 int main(void)
