@@ -4,6 +4,7 @@
 #   make test       unit tests, then integration tests on a private Postgres
 #   make run        install missing packages (as root), build, run `floe dev`
 #   make asan       the same tests built with AddressSanitizer + UBSan
+#   make bench      loadTable vs nginx, commits vs pgbench (tests/bench/run.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -52,7 +53,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SRV_LIB  := $(B)/libfloesrv.a
 
 .PHONY: all test test-unit test-integration run asan clean install deps \
-        check-src
+        check-src bench
 
 all: $(B)/floe $(B)/libfloe.a $(B)/runner $(B)/mkmanifest $(UNIT_BIN)
 
@@ -132,6 +133,9 @@ run:
 
 deps:
 	@scripts/deps.sh test
+
+bench: all
+	B=$(B) tests/bench/run.sh
 
 install: $(B)/floe
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/floe/migrations \

@@ -778,6 +778,7 @@ static bool read_common(struct rd *m, struct sto *s,
 {
     struct fl_buf buf;
     struct track  t = {NULL, 0, 0};
+    struct track *outer = tracking;
     size_t        leaked;
     bool          ok = false;
 
@@ -787,9 +788,11 @@ static bool read_common(struct rd *m, struct sto *s,
     if (!sto_get(s, NULL, m->uri, MANIFEST_MAX_BYTES, &buf, err)) {
         goto out;
     }
+    /* NB: a callback may start another read (nested): restore the outer
+     * tracker afterwards, or the outer read's frees would go unrecorded */
     tracking = &t;
     ok = container_read(m, &buf, want, nwant);
-    tracking = NULL;
+    tracking = outer;
     leaked = track_end(&t);
     /* libavro leaks only on corrupt input; after a good read it is ours */
     if (FL_NEVER(ok && leaked != 0)) {

@@ -87,9 +87,29 @@ static void manifest(struct fileset *fs, const char *path)
     }
 }
 
+/* Manifest paths of one list, collected first: reads are not nested. */
+struct paths {
+    struct fl_arena *a;
+    const char     **v;
+    size_t           n;
+    size_t           cap;
+};
+
 static bool on_manifest(void *ctx, const struct cat_manifest_entry *m)
 {
-    manifest(ctx, m->path);
+    struct paths *p = ctx;
+
+    if (p->n == p->cap) {
+        const char **bigger;
+
+        p->cap = p->cap ? p->cap * 2 : 64;
+        bigger = fl_alloc(p->a, sizeof(char *) * p->cap);
+        if (p->n > 0) {
+            memcpy(bigger, p->v, sizeof(char *) * p->n);
+        }
+        p->v = bigger;
+    }
+    p->v[p->n++] = fl_strdup(p->a, m->path);
     return true;
 }
 
@@ -98,14 +118,18 @@ static void snapshot_files(struct fileset *fs, json_t *snap)
     const char   *list = json_string_value(json_object_get(snap,
                                                            "manifest-list"));
     struct fl_err err;
+    struct paths  paths = {fs->a, NULL, 0, 0};
     size_t        i;
     json_t       *m;
 
     fl_err_clear(&err);
     if (list != NULL && set_add(fs, list) &&
-        !cat_manifest_list_read(fs->sto, list, on_manifest, fs, &err)) {
+        !cat_manifest_list_read(fs->sto, list, on_manifest, &paths, &err)) {
         fl_log(FL_LOG_WARN, "purge: skipping manifest list %s: %s", list,
                err.msg);
+    }
+    for (i = 0; i < paths.n; i++) {
+        manifest(fs, paths.v[i]);
     }
     json_array_foreach(json_object_get(snap, "manifests"), i, m) {
         manifest(fs, json_string_value(m));

@@ -22,8 +22,9 @@
 # Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2),
 # BENCH_THREADS (wrk threads, 2), BENCH_CONNECTIONS (loadTable, 32),
 # BENCH_COMMIT_CLIENTS (8), BENCH_TABLES (K, 32), BENCH_SNAPSHOTS (100),
-# BENCH_FLOE_WRAP (a command floe serve runs under, e.g. eatmydata to see
-# what the metadata fsyncs cost), KEEP_TMP=1 keeps the temporary directory.
+# BENCH_FLOE_WRAP (a command floe serve runs under that execs it, e.g.
+# eatmydata to see what the metadata fsyncs cost; not strace, whose pid is
+# not floe's), KEEP_TMP=1 keeps the temporary directory.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -282,7 +283,7 @@ mkdir -p "$tmp/www" "$tmp/nginx/tmp"
 cp "$tmp/load.json" "$tmp/www/load.json"
 chmod -R a+rX "$tmp/www"
 NGX_PORT=
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     port=$(free_port) || die "no free port for nginx"
     cat >"$tmp/nginx/nginx.conf" <<EOF
 $([ "$(id -u)" = 0 ] && echo "user root;")
@@ -371,8 +372,9 @@ META_SIZE=$(wc -c <"$META")
 
 ids=$(psql_q "SELECT min(t.id) || ' ' || max(t.id) || ' ' || count(*) FROM tables t JOIN catalogs c ON c.id = t.catalog_id WHERE c.name = 'bench' AND t.name ~ '^c[0-9]+\$'")
 read -r ID0 IDN NIDS <<<"$ids"
-[ "$NIDS" = "$K" ] && [ $((IDN - ID0 + 1)) = "$K" ] ||
+if [ "$NIDS" != "$K" ] || [ $((IDN - ID0 + 1)) != "$K" ]; then
     die "commit table ids are not contiguous: $ids"
+fi
 uuid=$(psql_q "SELECT table_uuid FROM tables WHERE id = $ID0")
 loc=$(psql_q "SELECT metadata_location FROM tables WHERE id = $ID0")
 location=$(psql_q "SELECT location FROM tables WHERE id = $ID0")

@@ -138,9 +138,35 @@ t_kill9() {
     stop_floe "$FLOE_PID"
 }
 
+# Purge deletes exactly what the metadata references, nothing else.
+t_purge() {
+    local dir=$tmp/wh/purge/ns/t st left
+    mk_catalog purge
+    mk_table purge t >/dev/null
+    mkdir -p "$tmp/purge-files"
+    python3 tests/integration/writers.py race "$FLOE_URL" purge ns t 1 3 \
+        "$top/$B/mkmanifest" "$tmp/purge-files" >/dev/null
+    echo keep >"$dir/data/unrelated.parquet"
+    echo keep >"$dir/metadata/unrelated.metadata.json"
+    if [ "$(ls "$dir/data" | wc -l)" != 4 ] ||
+        [ "$(ls "$tmp/purge-files" | wc -l)" != 6 ]; then
+        fail purge-exact-files "setup: $(ls "$dir/data" "$tmp/purge-files")"
+        return
+    fi
+    st=$(http DELETE "/api/catalog/v1/purge/namespaces/ns/tables/t?purgeRequested=true")
+    left=$(cd "$tmp/wh/purge" && find . -type f | sort | tr '\n' ' ')
+    if [ "$st" = 204 ] && [ -z "$(ls "$tmp/purge-files")" ] &&
+        [ "$left" = "./ns/t/data/unrelated.parquet ./ns/t/metadata/unrelated.metadata.json " ]; then
+        ok purge-exact-files
+    else
+        fail purge-exact-files "status $st, left: $left $(ls "$tmp/purge-files")"
+    fi
+}
+
 scripted_tables() {
     t_race
     t_transaction_atomic
+    t_purge
 }
 
 scripted_tables_private() {

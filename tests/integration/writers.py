@@ -53,6 +53,11 @@ def table_url(base, catalog, ns, table):
 def write_files(mk, workdir, location, snap_id, parent, seq):
     """A real manifest and manifest list for one appended data file."""
     data = "%s/data/%d.parquet" % (location, snap_id)
+    if data.startswith("file://"):
+        # a stand-in data file, so purge can be seen deleting it
+        os.makedirs(os.path.dirname(data[7:]), exist_ok=True)
+        with open(data[7:], "wb") as f:
+            f.write(b"PAR1 stand-in PAR1")
     man = os.path.join(workdir, "m-%d.avro" % snap_id)
     lst = os.path.join(workdir, "snap-%d.avro" % snap_id)
     subprocess.run([mk, "manifest", man, "--format-version", "2",
