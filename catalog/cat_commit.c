@@ -156,23 +156,32 @@ static bool swap(struct cat_ctx *cx, struct pending *p, bool *swapped,
     return true;
 }
 
-/* After a successful swap: delete trimmed files when the table says so. */
+static void trimmed_delete(void *arg)
+{
+    json_t *f;
+    size_t  i;
+
+    json_array_foreach((json_t *)arg, i, f) {
+        if (json_is_string(f)) {
+            cat_tbl_unwrite(json_string_value(f));
+        }
+    }
+}
+
+/*
+ * After a successful swap: delete the metadata files trimmed from the log
+ * when the table asks for it — once the change is committed, which inside
+ * a request-wide transaction (Idempotency-Key) is later.
+ */
 static void after_commit(struct cat_ctx *cx, struct pending *p)
 {
     json_t     *props = json_object_get(p->meta, "properties");
     const char *del = json_string_value(json_object_get(
         props, "write.metadata.delete-after-commit.enabled"));
-    size_t      i;
-    json_t     *f;
 
-    (void)cx;
-    if (del == NULL || strcasecmp(del, "true") != 0) {
-        return;
-    }
-    json_array_foreach(p->trimmed, i, f) {
-        if (json_is_string(f)) {
-            cat_tbl_unwrite(json_string_value(f));
-        }
+    if (del != NULL && strcasecmp(del, "true") == 0 &&
+        json_array_size(p->trimmed) > 0) {
+        db_on_commit(cx->conn, cx->a, trimmed_delete, p->trimmed);
     }
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <zlib.h>
 
 /* The request's database connection, taken from the pool on first use. */
@@ -280,53 +281,102 @@ const char **cat_pg_array_parse(struct fl_arena *a, const char *s, int *n)
     return out;
 }
 
-/* Page tokens are the hex of the last name returned: opaque to clients. */
-char *cat_token_encode(struct fl_arena *a, const char *name)
+/*
+ * Page tokens: base64url of "<scope> 0x1F <last name>", a dot, and the
+ * first 16 bytes of its HMAC-SHA256 under the server's token key.  The
+ * scope names the listing (which catalog, which parent), so a token is
+ * good only for the listing that issued it and cannot be forged or edited.
+ */
+char *cat_token_encode(const struct cat_ctx *cx, const char *scope,
+                       const char *name)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t            n = strlen(name);
-    char             *t = fl_alloc(a, n * 2 + 1);
-    size_t            i;
+    const struct cat_settings *st = cx->settings;
+    char                      *payload = fl_sprintf(cx->a, "%s\x1f%s", scope,
+                                                    name);
+    unsigned char              mac[32];
 
-    for (i = 0; i < n; i++) {
-        t[2 * i] = hex[(unsigned char)name[i] >> 4];
-        t[2 * i + 1] = hex[(unsigned char)name[i] & 15];
-    }
-    return t;
+    fl_hmac_sha256(st->token_key, st->token_key_len, payload,
+                   strlen(payload), mac);
+    return fl_sprintf(cx->a, "%s.%s",
+                      fl_base64url(cx->a, payload, strlen(payload)),
+                      fl_base64url(cx->a, mac, 16));
 }
 
-/* Decode a page token; 400 BadRequestException when it is not ours. */
-char *cat_token_decode(struct fl_arena *a, const char *t, struct fl_err *err)
+/*
+ * The last name of a token issued for `scope`.  Errors: 400
+ * BadRequestException "invalid pageToken" for anything else.
+ */
+char *cat_token_decode(const struct cat_ctx *cx, const char *scope,
+                       const char *token, struct fl_err *err)
 {
-    size_t n = strlen(t);
-    char  *out;
-    size_t i;
+    const struct cat_settings *st = cx->settings;
+    const char                *dot = strrchr(token, '.');
+    char                      *payload;
+    unsigned char             *mac;
+    unsigned char              want[32];
+    size_t                     n;
+    size_t                     mlen;
+    size_t                     slen = strlen(scope);
 
-    if (n % 2 != 0 || n > 2 * CAT_MAX_NAME) {
+    if (dot == NULL || strlen(token) > 4 * CAT_MAX_NAME) {
         goto bad;
     }
-    out = fl_alloc(a, n / 2 + 1);
-    for (i = 0; i < n / 2; i++) {
-        const char *d = "0123456789abcdef";
-        const char *hi = strchr(d, t[2 * i]);
-        const char *lo = strchr(d, t[2 * i + 1]);
-
-        if (t[2 * i] == '\0' || hi == NULL || lo == NULL ||
-            t[2 * i + 1] == '\0') {
-            goto bad;
-        }
-        out[i] = (char)((hi - d) * 16 + (lo - d));
-        if (out[i] == '\0') {
-            goto bad;
-        }
-    }
-    if (!fl_utf8_valid(out, n / 2)) {
+    payload = fl_base64url_decode(cx->a, fl_strndup(cx->a, token,
+                                                    (size_t)(dot - token)),
+                                  &n);
+    mac = fl_base64url_decode(cx->a, dot + 1, &mlen);
+    if (payload == NULL || mac == NULL || mlen != 16) {
         goto bad;
     }
-    return out;
+    fl_hmac_sha256(st->token_key, st->token_key_len, payload, n, want);
+    if (CRYPTO_memcmp(mac, want, 16) != 0 || n <= slen ||
+        memcmp(payload, scope, slen) != 0 || payload[slen] != 0x1f ||
+        memchr(payload, '\0', n) != NULL) {
+        goto bad;
+    }
+    return payload + slen + 1;
 bad:
     FL_ERR(err, 400, "BadRequestException", "invalid pageToken");
     return NULL;
+}
+
+/*
+ * Load (creating it on first use) the server-wide secret `name`: random
+ * bytes shared by every replica through Postgres.  Returns heap memory the
+ * caller keeps for the life of the process.
+ */
+unsigned char *cat_secret_load(struct db_pool *pool, const char *name,
+                               size_t *len, struct fl_err *err)
+{
+    DB_STMT(SECRET_PUT,
+        "INSERT INTO server_secrets (name, value, created_ms)"
+        " VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING");
+    DB_STMT(SECRET_GET, "SELECT value FROM server_secrets WHERE name = $1");
+    struct fl_arena *a = fl_arena_new(0);
+    struct db_conn  *c = db_acquire(pool, a, err);
+    struct db_rows  *r;
+    unsigned char    raw[32];
+    unsigned char   *out = NULL;
+    size_t           n;
+    void            *dec;
+
+    fl_random_bytes(raw, sizeof(raw));
+    if (c != NULL &&
+        db_exec(c, &SECRET_PUT,
+                DB_ARGS(name, fl_base64url(a, raw, sizeof(raw)),
+                        cat_i64(a, fl_now_ms())), a, NULL, err) &&
+        db_exec(c, &SECRET_GET, DB_ARGS(name), a, &r, err) &&
+        r->nrows == 1 &&
+        (dec = fl_base64url_decode(a, db_val(r, 0, 0), &n)) != NULL) {
+        out = fl_xmalloc(n);
+        memcpy(out, dec, n);
+        *len = n;
+    } else if (!fl_err_isset(err)) {
+        FL_ERR(err, 500, "InternalServerError",
+               "server secret \"%s\" is unreadable", name);
+    }
+    fl_arena_free(a);
+    return out;
 }
 
 /*

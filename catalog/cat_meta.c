@@ -1136,21 +1136,20 @@ static int file_version(const char *file)
 }
 
 /*
- * The URI of the next metadata file of table `meta` whose current file is
- * `current_file` (NULL for a new table): <dir>/<NNNNN>-<uuid><ext>, where
- * dir is the write.metadata.path property (trailing '/' dropped) or
- * <location>/metadata, NNNNN the current file's version + 1 (%05d), and
- * ext ".gz.metadata.json" when write.metadata.compression-codec is gzip,
- * else ".metadata.json".  Returns an arena string.
+ * The URI of the next metadata file of a table or view `meta` whose current
+ * file is `current_file` (NULL for a new one): <dir>/<NNNNN>-<uuid><ext>,
+ * where dir is the write.metadata.path property (trailing '/' dropped) or
+ * <location>/metadata, NNNNN the current file's version + 1 (%05d), and ext
+ * ".gz.metadata.json" when `gzip`, else ".metadata.json".  The caller picks
+ * the codec: tables and views default differently.  Returns an arena
+ * string.
  */
-char *cat_meta_file_next(struct fl_arena *a, json_t *meta,
-                         const char *current_file)
+char *cat_meta_file_make(struct fl_arena *a, json_t *meta,
+                         const char *current_file, bool gzip)
 {
     json_t     *props = json_object_get(meta, "properties");
     const char *dir = json_string_value(json_object_get(props,
                                         "write.metadata.path"));
-    const char *codec = json_string_value(json_object_get(props,
-                                          "write.metadata.compression-codec"));
     const char *loc = json_string_value(json_object_get(meta, "location"));
     const char *sub = "";
     size_t      n;
@@ -1167,6 +1166,21 @@ char *cat_meta_file_next(struct fl_arena *a, json_t *meta,
     fl_uuid_v4(uuid);
     return fl_sprintf(a, "%.*s%s/%05d-%s%s", (int)n, dir, sub,
                       file_version(current_file) + 1, uuid,
-                      codec && strcasecmp(codec, "gzip") == 0
-                          ? ".gz.metadata.json" : ".metadata.json");
+                      gzip ? ".gz.metadata.json" : ".metadata.json");
+}
+
+/*
+ * The URI of the next metadata file of table `meta` (cat_meta_file_make):
+ * gzip only when write.metadata.compression-codec is gzip (the table
+ * default is none).  Returns an arena string.
+ */
+char *cat_meta_file_next(struct fl_arena *a, json_t *meta,
+                         const char *current_file)
+{
+    const char *codec = json_string_value(json_object_get(
+        json_object_get(meta, "properties"),
+        "write.metadata.compression-codec"));
+
+    return cat_meta_file_make(a, meta, current_file,
+                              codec != NULL && strcasecmp(codec, "gzip") == 0);
 }

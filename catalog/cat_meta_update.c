@@ -935,11 +935,15 @@ static json_t *legacy_member(json_t *u, const char *key, const char *old)
     return v != NULL ? v : json_object_get(u, old);
 }
 
-/* spec: set-properties ("updates"; legacy "updated"). */
-static bool up_set_props(struct mb *b, json_t *u, struct fl_err *err)
+/*
+ * spec: set-properties ("updates"; legacy "updated") on the properties
+ * object `props` of a table or view being built (modified in place); sets
+ * *changed when some value differs.  Errors: 400 BadRequestException.
+ */
+bool cat_props_set(json_t *props, json_t *u, bool *changed,
+                   struct fl_err *err)
 {
     json_t     *upd = legacy_member(u, "updates", "updated");
-    json_t     *props = get(b, "properties");
     json_t     *v;
     const char *k;
 
@@ -952,17 +956,21 @@ static bool up_set_props(struct mb *b, json_t *u, struct fl_err *err)
     json_object_foreach(upd, k, v) {
         if (!json_equal(json_object_get(props, k), v)) {
             json_object_set(props, k, v);
-            b->changed = true;
+            *changed = true;
         }
     }
     return true;
 }
 
-/* spec: remove-properties ("removals"; legacy "removed"). */
-static bool up_remove_props(struct mb *b, json_t *u, struct fl_err *err)
+/*
+ * spec: remove-properties ("removals"; legacy "removed") on `props`
+ * (modified in place); missing keys are ignored; sets *changed when a key
+ * was removed.  Errors: 400 BadRequestException.
+ */
+bool cat_props_remove(json_t *props, json_t *u, bool *changed,
+                      struct fl_err *err)
 {
     json_t *rm = legacy_member(u, "removals", "removed");
-    json_t *props = get(b, "properties");
     json_t *v;
     size_t  i;
 
@@ -976,10 +984,20 @@ static bool up_remove_props(struct mb *b, json_t *u, struct fl_err *err)
     }
     json_array_foreach(rm, i, v) {
         if (json_object_del(props, json_string_value(v)) == 0) {
-            b->changed = true;
+            *changed = true;
         }
     }
     return true;
+}
+
+static bool up_set_props(struct mb *b, json_t *u, struct fl_err *err)
+{
+    return cat_props_set(get(b, "properties"), u, &b->changed, err);
+}
+
+static bool up_remove_props(struct mb *b, json_t *u, struct fl_err *err)
+{
+    return cat_props_remove(get(b, "properties"), u, &b->changed, err);
 }
 
 /* ---------------------------------------------------------- statistics */

@@ -423,13 +423,10 @@ bool cat_ns_list(struct cat_ctx *cx, const char *catalog,
     struct db_rows *l;
     const char     *after = "";
     const char     *limit = NULL;
+    const char     *scope;
     int             i;
 
     memset(out, 0, sizeof(*out));
-    if (page_token != NULL && page_token[0] != '\0' &&
-        (after = cat_token_decode(cx->a, page_token, err)) == NULL) {
-        return false;
-    }
     if (page_size > 0) {
         limit = cat_i64(cx->a, page_size + 1);
     }
@@ -437,8 +434,16 @@ bool cat_ns_list(struct cat_ctx *cx, const char *catalog,
         fl_err_clear(err);
         return ns_missing(cx, parent, nparent, err);
     }
-    if (!resolve(cx, catalog, parent, nparent, &r, err) ||
-        !db_exec(cx->conn, nparent ? &NS_LIST_CHILDREN : &NS_LIST_TOP,
+    if (!resolve(cx, catalog, parent, nparent, &r, err)) {
+        return false;
+    }
+    scope = fl_sprintf(cx->a, "ns:%s:%s", db_val(r, 0, 0),
+                       nparent ? db_val(r, 0, 2) : "");
+    if (page_token != NULL && page_token[0] != '\0' &&
+        (after = cat_token_decode(cx, scope, page_token, err)) == NULL) {
+        return false;
+    }
+    if (!db_exec(cx->conn, nparent ? &NS_LIST_CHILDREN : &NS_LIST_TOP,
                  (const char *const[]){db_val(r, 0, 0), after, limit,
                                        db_val(r, 0, 2)},
                  nparent ? 4 : 3, cx->a, &l, err)) {
@@ -456,7 +461,7 @@ bool cat_ns_list(struct cat_ctx *cx, const char *catalog,
     if (out->n < l->nrows) {
         struct cat_ns *last = &out->items[out->n - 1];
 
-        out->next_token = cat_token_encode(cx->a,
+        out->next_token = cat_token_encode(cx, scope,
                                            last->levels[last->nlevels - 1]);
     }
     return true;

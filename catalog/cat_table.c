@@ -375,15 +375,19 @@ bool cat_table_list(struct cat_ctx *cx, const char *catalog,
     struct cat_ns   n;
     struct db_rows *l;
     const char     *after = "";
+    const char     *scope;
     int             i;
 
     memset(out, 0, sizeof(*out));
-    if (page_token != NULL && page_token[0] != '\0' &&
-        (after = cat_token_decode(cx->a, page_token, err)) == NULL) {
+    if (!cat_ns_get(cx, catalog, ns, nns, &n, err)) {
         return false;
     }
-    if (!cat_ns_get(cx, catalog, ns, nns, &n, err) ||
-        !db_exec(cx->conn, &TBL_LIST,
+    scope = fl_sprintf(cx->a, "tables:%lld", (long long)n.id);
+    if (page_token != NULL && page_token[0] != '\0' &&
+        (after = cat_token_decode(cx, scope, page_token, err)) == NULL) {
+        return false;
+    }
+    if (!db_exec(cx->conn, &TBL_LIST,
                  DB_ARGS(cat_i64(cx->a, n.id), after,
                          page_size > 0 ? cat_i64(cx->a, page_size + 1)
                                        : NULL),
@@ -396,7 +400,8 @@ bool cat_table_list(struct cat_ctx *cx, const char *catalog,
         out->names[i] = db_val(l, i, 0);
     }
     if (out->n < l->nrows) {
-        out->next_token = cat_token_encode(cx->a, out->names[out->n - 1]);
+        out->next_token = cat_token_encode(cx, scope,
+                                           out->names[out->n - 1]);
     }
     return true;
 }

@@ -31,7 +31,12 @@ struct cat_settings {
     const char *default_base_location;  /* for catalogs without one, or "" */
     const char *const *realms;          /* accepted realms; [0] is default */
     int         nrealms;
+    const unsigned char *token_key;     /* signs page tokens */
+    size_t      token_key_len;
 };
+
+unsigned char *cat_secret_load(struct db_pool *pool, const char *name,
+                               size_t *len, struct fl_err *err);
 
 /* Per-request context.  The connection is taken from the pool lazily. */
 struct cat_ctx {

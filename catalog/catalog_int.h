@@ -12,8 +12,10 @@
 char *cat_location_dir(struct fl_arena *a, const char *loc);
 char *cat_pg_array(struct fl_arena *a, const char *const *levels, int n);
 const char **cat_pg_array_parse(struct fl_arena *a, const char *s, int *n);
-char *cat_token_encode(struct fl_arena *a, const char *name);
-char *cat_token_decode(struct fl_arena *a, const char *t, struct fl_err *err);
+char *cat_token_encode(const struct cat_ctx *cx, const char *scope,
+                       const char *name);
+char *cat_token_decode(const struct cat_ctx *cx, const char *scope,
+                       const char *token, struct fl_err *err);
 json_t *cat_json_parse(struct fl_arena *a, const char *text);
 char *cat_json_text(struct fl_arena *a, json_t *v);
 char *cat_i64(struct fl_arena *a, int64_t v);
@@ -59,12 +61,18 @@ json_t *cat_meta_refs_only(json_t *meta);
 bool cat_meta_validate(json_t *meta, struct fl_err *err);
 char *cat_meta_file_next(struct fl_arena *a, json_t *meta,
                          const char *current_file);
+char *cat_meta_file_make(struct fl_arena *a, json_t *meta,
+                         const char *current_file, bool gzip);
 json_t *cat_meta_canonical(json_t *meta);
 
-/* Shared by cat_meta.c, cat_meta_update.c and cat_schema.c only. */
+/* Shared by cat_meta.c, cat_meta_update.c, cat_schema.c and cat_view.c. */
 json_t *cat_meta_normalize(json_t *meta);
 bool cat_json_i32(json_t *obj, const char *key, bool required, int *out,
                   struct fl_err *err);
+bool cat_props_set(json_t *props, json_t *u, bool *changed,
+                   struct fl_err *err);
+bool cat_props_remove(json_t *props, json_t *u, bool *changed,
+                      struct fl_err *err);
 
 enum cat_pid_mode {         /* how cat_spec_bind assigns partition field ids */
     CAT_PID_KEEP,           /* every field carries its field-id */
@@ -90,6 +98,29 @@ json_t *cat_spec_bind(json_t *spec, const struct cat_bind *b,
                       struct fl_err *err);
 json_t *cat_order_bind(json_t *order, const struct cat_bind *b,
                        struct fl_err *err);
+
+/* ---------------------------------------------------------------------
+ * View metadata (cat_view.c): pure functions over ViewMetadata JSON with
+ * the semantics of ViewMetadata.Builder, no database, no storage.  Every
+ * json_t * returned is a new reference; inputs are borrowed and never
+ * modified.  Errors: 400 (BadRequestException for malformed input,
+ * IllegalArgumentException / ValidationException as the reference classes
+ * them), 409 CommitFailedException for a failed assert-view-uuid.
+ * Canonical key order (ViewMetadataParser.toJson): view-uuid,
+ * format-version, location, properties (only when non-empty), schemas,
+ * current-version-id, versions, version-log, then unknown keys.
+ */
+#define CAT_VIEW_FORMAT_MAX 1   /* newest view format version accepted */
+
+json_t *cat_view_create(json_t *req, const char *location, int64_t now_ms,
+                        struct fl_err *err);
+bool cat_view_check(json_t *base, json_t *requirements, struct fl_err *err);
+json_t *cat_view_update(json_t *base, json_t *updates, int64_t now_ms,
+                        bool *changed, struct fl_err *err);
+bool cat_view_validate(json_t *meta, struct fl_err *err);
+char *cat_view_file_next(struct fl_arena *a, json_t *meta,
+                         const char *current_file);
+json_t *cat_view_canonical(json_t *meta);
 
 /* ---------------------------------------------------------------------
  * Manifests (cat_manifest.c): Iceberg manifest lists and manifests, Avro

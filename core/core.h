@@ -162,6 +162,11 @@ void    fl_uuid_v7(char out[37]);
 bool    fl_uuid_valid(const char *s);
 bool    fl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool    fl_utf8_valid(const char *s, size_t n);
+void    fl_sha256_hex(const void *data, size_t n, char out[65]);
+void    fl_hmac_sha256(const void *key, size_t klen, const void *data,
+                       size_t n, unsigned char out[32]);
+char   *fl_base64url(struct fl_arena *a, const void *data, size_t n);
+void   *fl_base64url_decode(struct fl_arena *a, const char *s, size_t *n);
 bool    fl_has_control(const char *s);
 
 #endif /* FL_CORE_H */

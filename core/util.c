@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 int64_t fl_now_ms(void)
@@ -180,4 +182,96 @@ bool fl_has_control(const char *s)
         }
     }
     return false;
+}
+
+/* Lower-case hex SHA-256 of `n` bytes. */
+void fl_sha256_hex(const void *data, size_t n, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char     md[32];
+    unsigned int      len = 0;
+    int               i;
+
+    EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* HMAC-SHA256 of `n` bytes under `key`. */
+void fl_hmac_sha256(const void *key, size_t klen, const void *data,
+                    size_t n, unsigned char out[32])
+{
+    unsigned int len = 32;
+
+    HMAC(EVP_sha256(), key, (int)klen, data, n, out, &len);
+}
+
+static const char b64u[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Unpadded base64url (RFC 4648 section 5) of `n` bytes, in the arena. */
+char *fl_base64url(struct fl_arena *a, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    char                *out = fl_alloc(a, n / 3 * 4 + 5);
+    size_t               i;
+    size_t               j = 0;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        out[j++] = b64u[p[i] >> 2];
+        out[j++] = b64u[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+        out[j++] = b64u[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+        out[j++] = b64u[p[i + 2] & 63];
+    }
+    if (n - i == 1) {
+        out[j++] = b64u[p[i] >> 2];
+        out[j++] = b64u[(p[i] & 3) << 4];
+    } else if (n - i == 2) {
+        out[j++] = b64u[p[i] >> 2];
+        out[j++] = b64u[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+        out[j++] = b64u[(p[i + 1] & 15) << 2];
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/*
+ * Decode unpadded base64url into an arena buffer (NUL-terminated, *n set).
+ * NULL for anything else: padding, other characters, stray bits.
+ */
+void *fl_base64url_decode(struct fl_arena *a, const char *s, size_t *n)
+{
+    size_t         len = strlen(s);
+    unsigned char *out;
+    uint32_t       acc = 0;
+    int            bits = 0;
+    size_t         i;
+    size_t         j = 0;
+
+    if (len % 4 == 1) {
+        return NULL;
+    }
+    out = fl_alloc(a, len * 3 / 4 + 1);
+    for (i = 0; i < len; i++) {
+        const char *c = strchr(b64u, s[i]);
+
+        if (s[i] == '\0' || c == NULL) {
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)(c - b64u);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[j++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if ((acc & ((1u << bits) - 1)) != 0) {
+        return NULL;            /* non-canonical: leftover bits set */
+    }
+    out[j] = '\0';
+    *n = j;
+    return out;
 }

@@ -70,6 +70,9 @@ const char *db_val(const struct db_rows *r, int row, int col);
 bool db_begin(struct db_conn *c, struct fl_err *err);
 bool db_commit(struct db_conn *c, struct fl_err *err);
 void db_rollback(struct db_conn *c);
+void db_on_commit(struct db_conn *c, struct fl_arena *a, void (*fn)(void *),
+                  void *arg);
+bool db_in_transaction(const struct db_conn *c);
 bool db_ping(struct db_pool *p, struct fl_arena *a, struct fl_err *err);
 
 /* Migrations: migrations/NNNN_name.sql, applied in order, once each. */

@@ -27,11 +27,21 @@
 
 #define DB_MAX_STMTS 512
 
+/* Work to run when the outermost transaction commits (db_on_commit). */
+struct hook {
+    struct hook *next;
+    int          level;         /* transaction level it was queued at */
+    void       (*fn)(void *);
+    void        *arg;
+};
+
 struct db_conn {
     PGconn         *pg;
     struct db_pool *pool;
     unsigned        gen;
     bool            broken;
+    int             depth;      /* open transaction levels (savepoints) */
+    struct hook    *hooks;      /* newest first */
     unsigned char   prepared[DB_MAX_STMTS];
 };
 
@@ -144,6 +154,8 @@ static void conn_release(void *arg)
 {
     struct db_conn *c = arg;
 
+    c->depth = 0;
+    c->hooks = NULL;            /* arena memory, freed with the request */
     if (c->pg != NULL && !c->broken && PQstatus(c->pg) == CONNECTION_OK) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
 
@@ -404,27 +416,158 @@ static bool simple(struct db_conn *c, const char *sql, struct fl_err *err)
     return ok;
 }
 
+/*
+ * Open a transaction, or a savepoint inside an open one, so that catalog
+ * operations compose: a request wrapped in a transaction (Idempotency-Key)
+ * can run operations that open their own.
+ */
 bool db_begin(struct db_conn *c, struct fl_err *err)
 {
-    return !fault_hit(c, "BEGIN", err) && simple(c, "BEGIN", err);
+    char sql[32];
+
+    if (fault_hit(c, "BEGIN", err)) {
+        return false;
+    }
+    if (c->depth == 0) {
+        snprintf(sql, sizeof(sql), "BEGIN");
+    } else {
+        snprintf(sql, sizeof(sql), "SAVEPOINT fl_%d", c->depth);
+    }
+    if (!simple(c, sql, err)) {
+        return false;
+    }
+    c->depth++;
+    return true;
 }
 
 /*
- * Commit the open transaction.  NB: a 503 from here means the outcome is
- * unknown (the connection died during COMMIT); callers that must tell
- * "rolled back" from "unknown" rely on this (STYLE §3, commit rule).
+ * COMMIT, checking that it committed: Postgres answers COMMIT of a
+ * transaction that an earlier error aborted with a "ROLLBACK" tag, not an
+ * error.
+ */
+static bool commit_outer(struct db_conn *c, struct fl_err *err)
+{
+    PGresult *res = PQexec(c->pg, "COMMIT");
+    bool      ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+
+    if (!ok) {
+        map_error(c, res, "COMMIT", err);
+    } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        ok = FL_ERR(err, 500, "InternalServerError",
+                    "the transaction was rolled back by an earlier error");
+    }
+    PQclear(res);
+    return ok;
+}
+
+static void hooks_run(struct db_conn *c)
+{
+    struct hook *h = c->hooks;
+    struct hook *rev = NULL;
+
+    c->hooks = NULL;
+    while (h != NULL) {             /* run in the order they were queued */
+        struct hook *next = h->next;
+
+        h->next = rev;
+        rev = h;
+        h = next;
+    }
+    for (h = rev; h != NULL; h = h->next) {
+        h->fn(h->arg);
+    }
+}
+
+/* Drop hooks queued at `level` or deeper (that level rolled back). */
+static void hooks_drop(struct db_conn *c, int level)
+{
+    while (c->hooks != NULL && c->hooks->level >= level) {
+        c->hooks = c->hooks->next;
+    }
+}
+
+/*
+ * Commit the innermost level: COMMIT at the outermost (then run the
+ * db_on_commit hooks), RELEASE SAVEPOINT inside.  NB: a 503 from the
+ * outermost COMMIT means the outcome is unknown; callers that must tell
+ * "rolled back" from "unknown" rely on this (STYLE section 3, commit rule).
  */
 bool db_commit(struct db_conn *c, struct fl_err *err)
 {
-    return !fault_hit(c, "COMMIT", err) && simple(c, "COMMIT", err);
+    char         sql[40];
+    struct hook *h;
+
+    fl_assert(c->depth > 0);
+    if (c->depth > 1) {
+        snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT fl_%d", c->depth - 1);
+        if (!simple(c, sql, err)) {
+            return false;
+        }
+        c->depth--;
+        for (h = c->hooks; h != NULL && h->level > c->depth; h = h->next) {
+            h->level = c->depth;
+        }
+        return true;
+    }
+    c->depth = 0;
+    if (fault_hit(c, "COMMIT", err) || !commit_outer(c, err)) {
+        c->hooks = NULL;
+        return false;
+    }
+    hooks_run(c);
+    return true;
 }
 
+/* Roll back the innermost level (to its savepoint, or the transaction). */
 void db_rollback(struct db_conn *c)
 {
-    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
-        PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+    char sql[80];
+
+    if (c->depth == 0 || c->pg == NULL ||
+        PQstatus(c->pg) != CONNECTION_OK) {
+        c->depth = 0;
+        c->hooks = NULL;
+        return;
     }
+    if (c->depth == 1) {
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+        c->depth = 0;
+        c->hooks = NULL;
+        return;
+    }
+    hooks_drop(c, c->depth);
+    c->depth--;
+    snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT fl_%d; "
+             "RELEASE SAVEPOINT fl_%d", c->depth, c->depth);
+    PQclear(PQexec(c->pg, sql));
+}
+
+/*
+ * Run fn(arg) once the outermost transaction commits, or now when none is
+ * open.  Dropped when the level it was queued in rolls back.  The hook
+ * lives in arena `a` (the request's).
+ */
+void db_on_commit(struct db_conn *c, struct fl_arena *a, void (*fn)(void *),
+                  void *arg)
+{
+    struct hook *h;
+
+    if (c->depth == 0) {
+        fn(arg);
+        return;
+    }
+    h = fl_alloc(a, sizeof(*h));
+    h->level = c->depth;
+    h->fn = fn;
+    h->arg = arg;
+    h->next = c->hooks;
+    c->hooks = h;
+}
+
+/* True while a transaction is open on `c`. */
+bool db_in_transaction(const struct db_conn *c)
+{
+    return c->depth > 0;
 }
 
 /* Readiness probe: a round trip on a pooled connection. */

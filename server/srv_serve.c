@@ -137,6 +137,7 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
     struct fl_err     err;
     struct db_options o;
     struct fl_arena  *life = fl_arena_new(4096);
+    unsigned char    *key = NULL;
     sigset_t          set;
     int               sig = 0;
     int               rc = 1;
@@ -163,7 +164,12 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (s.pool == NULL || !srv_start(&s, &err)) {
+    if (s.pool != NULL) {
+        key = cat_secret_load(s.pool, "page-token-key", &s.settings.token_key_len,
+                              &err);
+        s.settings.token_key = key;
+    }
+    if (s.pool == NULL || key == NULL || !srv_start(&s, &err)) {
         fprintf(stderr, "floe: %s\n", err.msg);
         goto out;
     }
@@ -183,6 +189,7 @@ stop:
     srv_stop(&s);
 out:
     db_pool_free(s.pool);
+    free(key);
     fl_arena_free(life);
     return rc;
 }

@@ -230,7 +230,8 @@ t_reconnect() {
 
 t_fault_injection() {
     local st
-    FL_FAULT=db:1 start_floe fault "$tmp/main.yaml"
+    # statements 1 and 2 load the page-token key at startup
+    FL_FAULT=db:3 start_floe fault "$tmp/main.yaml"
     st=$(http GET /api/management/v1/catalogs)
     if [ "$st" = 503 ] && [ "$(json_field "$tmp/body" error.code)" = 503 ]; then
         ok fault-db-503

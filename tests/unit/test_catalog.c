@@ -125,20 +125,58 @@ static void test_pg_array_round_trip(void)
 
 static void test_tokens(void)
 {
-    struct fl_arena *a = fl_arena_new(0);
-    struct fl_err    err;
-    char            *t = cat_token_encode(a, "ns_\xc3\xa9");
+    static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+    struct cat_settings st = {.token_key = key, .token_key_len = 32};
+    struct cat_ctx      cx = {.settings = &st};
+    struct fl_err       err;
+    char               *t;
+    char               *forged;
 
+    cx.a = fl_arena_new(0);
+    t = cat_token_encode(&cx, "ns:1:", "ns_\xc3\xa9");
     fl_err_clear(&err);
-    T_STREQ(cat_token_decode(a, t, &err), "ns_\xc3\xa9");
-    T_CHECK(cat_token_decode(a, "abc", &err) == NULL);
+    T_STREQ(cat_token_decode(&cx, "ns:1:", t, &err), "ns_\xc3\xa9");
+    /* another listing's token is refused */
+    T_CHECK(cat_token_decode(&cx, "ns:2:", t, &err) == NULL);
     T_CHECK(err.status == 400);
+    T_STREQ(err.msg, "invalid pageToken");
+    /* an edited payload is refused: "ns:1:\x1fzz" with the old MAC */
     fl_err_clear(&err);
-    T_CHECK(cat_token_decode(a, "zz", &err) == NULL);
+    forged = fl_sprintf(cx.a, "%s%s", fl_base64url(cx.a, "ns:1:\x1fzz", 8),
+                        strchr(t, '.'));
+    T_CHECK(cat_token_decode(&cx, "ns:1:", forged, &err) == NULL);
+    /* a different key refuses it too */
+    st.token_key = (const unsigned char *)"another key, 32 bytes long......";
     fl_err_clear(&err);
-    T_CHECK(cat_token_decode(a, "0000", &err) == NULL);   /* NUL bytes */
+    T_CHECK(cat_token_decode(&cx, "ns:1:", t, &err) == NULL);
+    st.token_key = key;
     fl_err_clear(&err);
-    T_CHECK(cat_token_decode(a, "c3", &err) == NULL);     /* bad UTF-8 */
+    T_CHECK(cat_token_decode(&cx, "ns:1:", "abc", &err) == NULL);
+    fl_err_clear(&err);
+    T_CHECK(cat_token_decode(&cx, "ns:1:", "a.b", &err) == NULL);
+    fl_err_clear(&err);
+    T_CHECK(cat_token_decode(&cx, "ns:1:", ".", &err) == NULL);
+    fl_arena_free(cx.a);
+}
+
+static void test_base64url(void)
+{
+    struct fl_arena *a = fl_arena_new(0);
+    size_t           n = 0;
+    const char      *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char      *want[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE",
+                               "Zm9vYmFy"};
+    size_t           i;
+
+    for (i = 0; i < FL_ARRAY_LEN(in); i++) {
+        T_STREQ(fl_base64url(a, in[i], strlen(in[i])), want[i]);
+        T_STREQ(fl_base64url_decode(a, want[i], &n), in[i]);
+        T_CHECK(n == strlen(in[i]));
+    }
+    T_CHECK(fl_base64url_decode(a, "Zh", &n) == NULL);  /* stray bits */
+    T_CHECK(fl_base64url_decode(a, "Z", &n) == NULL);
+    T_CHECK(fl_base64url_decode(a, "Zm9v=", &n) == NULL);
+    T_CHECK(fl_base64url_decode(a, "Zm+v", &n) == NULL);
     fl_arena_free(a);
 }
 
@@ -224,5 +262,5 @@ static void test_catalog_decode(void)
 
 T_MAIN(T(test_names), T(test_ns_levels), T(test_render),
        T(test_location_within), T(test_location_valid),
-       T(test_pg_array_round_trip), T(test_tokens),
+       T(test_pg_array_round_trip), T(test_tokens), T(test_base64url),
        T(test_catalog_decode))
