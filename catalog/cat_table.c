@@ -657,3 +657,29 @@ bool cat_table_rename(struct cat_ctx *cx, const char *catalog,
     }
     return true;
 }
+
+/*
+ * spec: unregisterTable.  Forget table `id` but keep every file; *out is
+ * its last state (the response is {metadata-location, metadata}).  Later
+ * commits through this catalog find no table.  Errors: 404
+ * NoSuchTableException.
+ */
+bool cat_table_unregister(struct cat_ctx *cx, const char *catalog,
+                          const struct cat_ident *id,
+                          struct cat_table_state *out, struct fl_err *err)
+{
+    struct cat_resolved r;
+    struct db_rows     *d;
+
+    if (!resolve_table(cx, catalog, id, &r, err) ||
+        !db_exec(cx->conn, &TBL_DELETE, DB_ARGS(r.table_id), cx->a, &d,
+                 err)) {
+        return false;
+    }
+    if (d->nrows == 0) {
+        return cat_tbl_missing(cx, id, err);
+    }
+    cat_tbl_state(cx, strtoll(r.table_id, NULL, 10), r.version,
+                  db_val(d, 0, 0), db_val(d, 0, 1), CAT_SNAPSHOTS_ALL, out);
+    return true;
+}

@@ -204,6 +204,35 @@ struct cat_change {
 
 void cat_cache_budget(size_t bytes);
 
+/* ------------------------------------------------ idempotency, metrics */
+
+struct cat_idem {
+    const char *key;            /* the Idempotency-Key header */
+    bool        replay;         /* finalized before: the fields below */
+    int         status;
+    const char *body;
+    const char *etag;
+};
+
+bool cat_idem_begin(struct cat_ctx *cx, struct cat_idem *id, const char *op,
+                    const char *hash, int64_t lifetime_ms,
+                    struct fl_err *err);
+bool cat_idem_finish(struct cat_ctx *cx, struct cat_idem *id, bool ok,
+                     int status, const char *body, const char *etag,
+                     struct fl_err *err);
+void cat_idem_abort(struct cat_ctx *cx);
+long cat_idem_purge(struct cat_ctx *cx, struct fl_err *err);
+
+bool cat_metrics_report(struct cat_ctx *cx, const char *catalog,
+                        const struct cat_ident *id, json_t *report,
+                        struct fl_err *err);
+long cat_metrics_purge(struct cat_ctx *cx, int64_t before_ms,
+                       struct fl_err *err);
+
+bool cat_table_unregister(struct cat_ctx *cx, const char *catalog,
+                          const struct cat_ident *id,
+                          struct cat_table_state *out, struct fl_err *err);
+
 bool cat_tables_commit(struct cat_ctx *cx, const char *catalog,
                        struct cat_change *changes, int n,
                        struct fl_err *err);

@@ -31,6 +31,9 @@ struct srv_config {
     long  catalog_commit_retries;
     long  catalog_metadata_max_bytes;
     long  catalog_load_cache_bytes;
+    long  idempotency_lifetime_s;
+    long  metrics_retention_h;
+    long  janitor_interval_s;
 };
 
 enum srv_config_type {
@@ -75,6 +78,7 @@ struct srv_route {
     const char     *op;         /* OpenAPI operationId */
     srv_handler_fn  fn;
     const char     *iceberg;    /* Iceberg endpoint string for /config, or NULL */
+    bool            idempotent; /* honours Idempotency-Key */
 };
 
 #define SRV_MAX_PARAMS 6

@@ -63,6 +63,13 @@ static const struct srv_config_key keys[] = {
     {"catalog.load_cache_bytes", SRV_CFG_INT, OFF(catalog_load_cache_bytes),
      "67108864", 0, 17179869184, false,
      "memory for cached loadTable responses; 0 disables the cache"},
+    {"idempotency.lifetime_s", SRV_CFG_INT, OFF(idempotency_lifetime_s),
+     "1800", 0, 604800, false,
+     "how long Idempotency-Key outcomes are kept; 0 turns keys off"},
+    {"metrics.retention_h", SRV_CFG_INT, OFF(metrics_retention_h), "168", 1,
+     87600, false, "hours reportMetrics reports are kept"},
+    {"janitor.interval_s", SRV_CFG_INT, OFF(janitor_interval_s), "60", 1,
+     86400, false, "how often expired keys and old reports are purged"},
 };
 
 const struct srv_config_key *srv_config_keys(size_t *n)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -283,6 +284,124 @@ static enum MHD_Result respond(struct srv_req *req, json_t *body,
     return ret;
 }
 
+static const char *header_value(struct srv_req *req, const char *name)
+{
+    struct srv_hdr *h;
+
+    for (h = req->headers; h != NULL; h = h->next) {
+        if (strcasecmp(h->name, name) == 0) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+/* A fingerprint of the request: a key reused for another one is refused. */
+static void request_hash(struct srv_req *req, char out[65])
+{
+    struct fl_buf b;
+
+    fl_buf_init(&b, req->a, 0);
+    fl_buf_printf(&b, "%s\n%s\n", req->method, req->path);
+    fl_buf_append(&b, req->body.p ? req->body.p : "", req->body.len);
+    fl_sha256_hex(b.p, b.len, out);
+}
+
+/* Commit routes report an unknown outcome as the spec's commit responses
+ * require; other mutations as a plain 503 (a retry with the key is safe). */
+static bool commit_route(const char *op)
+{
+    return strcmp(op, "updateTable") == 0 ||
+           strcmp(op, "commitTransaction") == 0 ||
+           strcmp(op, "replaceView") == 0;
+}
+
+/*
+ * Run the handler inside the request's idempotency transaction: replay a
+ * finalized key, or run and record the outcome (2xx and 4xx; 5xx are
+ * rolled back and never recorded).  Returns like a handler.
+ */
+static json_t *run_idempotent(struct srv_req *req, const char *key,
+                              struct fl_err *err)
+{
+    struct cat_idem id;
+    struct fl_err   e;
+    json_t         *body;
+    char            hash[65];
+    const char     *text = NULL;
+    char           *t;
+
+    memset(&id, 0, sizeof(id));
+    id.key = key;
+    request_hash(req, hash);
+    if (!cat_idem_begin(&req->cx, &id, req->m.route->op, hash,
+                        req->srv->cfg->idempotency_lifetime_s * 1000, err)) {
+        return NULL;
+    }
+    if (id.replay) {
+        req->status = id.status;
+        req->raw = id.body;
+        req->raw_len = id.body ? strlen(id.body) : 0;
+        if (id.etag != NULL) {
+            srv_req_header_add(req, "ETag", id.etag);
+        }
+        srv_req_header_add(req, "Idempotent-Replayed", "true");
+        return NULL;
+    }
+    body = req->m.route->fn(req, err);
+    if (err->status >= 500) {
+        json_decref(body);
+        cat_idem_abort(&req->cx);
+        return NULL;
+    }
+    if (fl_err_isset(err)) {
+        t = srv_error_body(err);
+        text = fl_strdup(req->a, t);
+        free(t);
+    } else if (body != NULL) {
+        t = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        text = fl_strdup(req->a, t);
+        free(t);
+    } else if (req->raw != NULL) {
+        text = fl_strndup(req->a, req->raw, req->raw_len);
+    }
+    json_decref(body);
+    fl_err_clear(&e);
+    if (!cat_idem_finish(&req->cx, &id, !fl_err_isset(err),
+                         err->status ? err->status : req->status, text,
+                         header_value(req, "ETag"), &e)) {
+        fl_err_clear(err);
+        *err = e;
+        if (err->status == 503 && commit_route(req->m.route->op)) {
+            fl_err_retype(err, 500, "CommitStateUnknownException",
+                          "the commit outcome is unknown: %s", e.msg);
+        }
+        return NULL;
+    }
+    if (!fl_err_isset(err) && text != NULL) {
+        req->raw = text;
+        req->raw_len = strlen(text);
+    }
+    return NULL;
+}
+
+static json_t *run(struct srv_req *req, struct fl_err *err)
+{
+    const char *key = srv_req_header(req, "Idempotency-Key");
+    json_t     *body;
+
+    if (key != NULL && req->m.route->idempotent &&
+        req->srv->cfg->idempotency_lifetime_s > 0) {
+        return run_idempotent(req, key, err);
+    }
+    body = req->m.route->fn(req, err);
+    if (err->status != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    return body;
+}
+
 static enum MHD_Result dispatch(struct srv_req *req)
 {
     struct fl_err err;
@@ -298,11 +417,7 @@ static enum MHD_Result dispatch(struct srv_req *req)
                srv_route_match(req->method, req->path, req->a, &req->m,
                                &err)) {
         fl_log_action(req->m.route->op);
-        body = req->m.route->fn(req, &err);
-        if (err.status != 0) {
-            json_decref(body);
-            body = NULL;
-        }
+        body = run(req, &err);
     }
     if (err.status >= 500) {
         fl_log(FL_LOG_ERROR, "%s: %s (%s) at %s:%d", err.type, err.msg,

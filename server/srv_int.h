@@ -86,6 +86,9 @@ json_t *srv_h_table_drop(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_table_exists(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_table_rename(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_transaction(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_unregister(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_table_metrics(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_unsupported(struct srv_req *req, struct fl_err *err);
 
 /* shared by the Iceberg handlers (srv_namespaces.c) */
 bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err);
@@ -105,6 +108,10 @@ json_t *srv_h_ns_update(struct srv_req *req, struct fl_err *err);
 bool srv_config_read(struct srv_config *cfg, const char *path);
 int srv_run(const struct srv_config *cfg, const char *port_file,
             bool (*on_ready)(struct srv *, void *), void *ctx);
+
+/* background purges: srv_janitor.c */
+void srv_janitor_start(struct srv *s);
+void srv_janitor_stop(void);
 
 /* the embedded default: srv_dev.c */
 int srv_dev_main(int argc, char **argv);

@@ -40,6 +40,18 @@ static json_t *endpoints(void)
     return arr;
 }
 
+/* An ISO-8601 duration for `s` seconds: PT30M, PT2H, PT90S. */
+static const char *iso_duration(struct fl_arena *a, long s)
+{
+    if (s % 3600 == 0) {
+        return fl_sprintf(a, "PT%ldH", s / 3600);
+    }
+    if (s % 60 == 0) {
+        return fl_sprintf(a, "PT%ldM", s / 60);
+    }
+    return fl_sprintf(a, "PT%ldS", s);
+}
+
 /*
  * spec: getConfig.  `warehouse` names the catalog; the response points
  * clients at it through the `prefix` override.
@@ -48,6 +60,8 @@ json_t *srv_h_config(struct srv_req *req, struct fl_err *err)
 {
     const char        *wh = srv_req_query(req, "warehouse", err);
     struct cat_catalog c;
+    json_t            *cfg;
+    long               life;
 
     if (fl_err_isset(err)) {
         return NULL;
@@ -59,11 +73,17 @@ json_t *srv_h_config(struct srv_req *req, struct fl_err *err)
     if (!cat_warehouse_get(&req->cx, wh, &c, err)) {
         return NULL;
     }
-    return json_pack("{sO s{ss ss} so}",
-                     "defaults", c.properties,
-                     "overrides", "prefix", c.name,
-                     "namespace-separator", "%1F",
-                     "endpoints", endpoints());
+    cfg = json_pack("{sO s{ss ss} so}",
+                    "defaults", c.properties,
+                    "overrides", "prefix", c.name,
+                    "namespace-separator", "%1F",
+                    "endpoints", endpoints());
+    life = req->srv->cfg->idempotency_lifetime_s;
+    if (life > 0) {
+        json_object_set_new(cfg, "idempotency-key-lifetime",
+                            json_string(iso_duration(req->a, life)));
+    }
+    return cfg;
 }
 
 /* pageSize: absent is 0 (everything); else 1.. capped at CAT_MAX_PAGE. */

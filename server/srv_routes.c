@@ -2,71 +2,99 @@
  * srv_routes.c
  *
  * The route table: every path Floe serves, its OpenAPI operationId, its
- * handler and, for Iceberg REST routes, the endpoint string advertised in
- * GET /v1/config (which therefore lists exactly what is served).  Order
- * matters only for readability: templates never overlap.
+ * handler, for Iceberg REST routes the endpoint string advertised in GET
+ * /v1/config (which therefore lists exactly what is served), and whether it
+ * honours Idempotency-Key (the operations the spec marks).  Operations of
+ * the Iceberg spec that Floe does not serve yet are routed to 406
+ * UnsupportedOperationException and not advertised.  Templates never
+ * overlap, so order only matters for reading.
  */
 #include "server/srv_int.h"
 
-#define IRC "/api/catalog/v1"
+#define IRC  "/api/catalog/v1"
 #define MGMT "/api/management/v1"
+#define NS   "/{prefix}/namespaces/{namespace}"
+#define TBL  NS "/tables/{table}"
+#define VIEW NS "/views/{view}"
+
+/* A served Iceberg route: advertised; `idem` honours Idempotency-Key. */
+#define ICE(m, path, op, fn, idem) \
+    {m, IRC path, op, fn, m " /v1" path, idem}
+/* An Iceberg operation not served yet: 406, not advertised. */
+#define NOT_YET(m, path, op) \
+    {m, IRC path, op, srv_h_unsupported, NULL, false}
+/* Anything else (management API, probes). */
+#define OTHER(m, path, op, fn) {m, path, op, fn, NULL, false}
 
 static const struct srv_route routes[] = {
-    {"GET", "/healthz", "healthz", srv_h_healthz, NULL},
-    {"GET", "/readyz", "readyz", srv_h_readyz, NULL},
+    OTHER("GET", "/healthz", "healthz", srv_h_healthz),
+    OTHER("GET", "/readyz", "readyz", srv_h_readyz),
 
     /* Iceberg REST catalog API */
-    {"GET", IRC "/config", "getConfig", srv_h_config, NULL},
-    {"GET", IRC "/{prefix}/namespaces", "listNamespaces", srv_h_ns_list,
-     "GET /v1/{prefix}/namespaces"},
-    {"POST", IRC "/{prefix}/namespaces", "createNamespace", srv_h_ns_create,
-     "POST /v1/{prefix}/namespaces"},
-    {"GET", IRC "/{prefix}/namespaces/{namespace}", "loadNamespaceMetadata",
-     srv_h_ns_load, "GET /v1/{prefix}/namespaces/{namespace}"},
-    {"HEAD", IRC "/{prefix}/namespaces/{namespace}", "namespaceExists",
-     srv_h_ns_exists, "HEAD /v1/{prefix}/namespaces/{namespace}"},
-    {"DELETE", IRC "/{prefix}/namespaces/{namespace}", "dropNamespace",
-     srv_h_ns_drop, "DELETE /v1/{prefix}/namespaces/{namespace}"},
-    {"POST", IRC "/{prefix}/namespaces/{namespace}/properties",
-     "updateProperties", srv_h_ns_update,
-     "POST /v1/{prefix}/namespaces/{namespace}/properties"},
-    {"GET", IRC "/{prefix}/namespaces/{namespace}/tables", "listTables",
-     srv_h_table_list, "GET /v1/{prefix}/namespaces/{namespace}/tables"},
-    {"POST", IRC "/{prefix}/namespaces/{namespace}/tables", "createTable",
-     srv_h_table_create, "POST /v1/{prefix}/namespaces/{namespace}/tables"},
-    {"POST", IRC "/{prefix}/namespaces/{namespace}/register", "registerTable",
-     srv_h_table_register,
-     "POST /v1/{prefix}/namespaces/{namespace}/register"},
-    {"GET", IRC "/{prefix}/namespaces/{namespace}/tables/{table}",
-     "loadTable", srv_h_table_load,
-     "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-    {"POST", IRC "/{prefix}/namespaces/{namespace}/tables/{table}",
-     "updateTable", srv_h_table_commit,
-     "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-    {"DELETE", IRC "/{prefix}/namespaces/{namespace}/tables/{table}",
-     "dropTable", srv_h_table_drop,
-     "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-    {"HEAD", IRC "/{prefix}/namespaces/{namespace}/tables/{table}",
-     "tableExists", srv_h_table_exists,
-     "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-    {"POST", IRC "/{prefix}/tables/rename", "renameTable",
-     srv_h_table_rename, "POST /v1/{prefix}/tables/rename"},
-    {"POST", IRC "/{prefix}/transactions/commit", "commitTransaction",
-     srv_h_transaction, "POST /v1/{prefix}/transactions/commit"},
+    OTHER("GET", IRC "/config", "getConfig", srv_h_config),
+    NOT_YET("POST", "/oauth/tokens", "getToken"),
+    ICE("GET", "/{prefix}/namespaces", "listNamespaces", srv_h_ns_list,
+        false),
+    ICE("POST", "/{prefix}/namespaces", "createNamespace", srv_h_ns_create,
+        true),
+    ICE("GET", NS, "loadNamespaceMetadata", srv_h_ns_load, false),
+    ICE("HEAD", NS, "namespaceExists", srv_h_ns_exists, false),
+    ICE("DELETE", NS, "dropNamespace", srv_h_ns_drop, true),
+    ICE("POST", NS "/properties", "updateProperties", srv_h_ns_update, true),
+    ICE("GET", NS "/tables", "listTables", srv_h_table_list, false),
+    ICE("POST", NS "/tables", "createTable", srv_h_table_create, true),
+    ICE("POST", NS "/register", "registerTable", srv_h_table_register,
+        true),
+    ICE("GET", TBL, "loadTable", srv_h_table_load, false),
+    ICE("POST", TBL, "updateTable", srv_h_table_commit, true),
+    ICE("DELETE", TBL, "dropTable", srv_h_table_drop, true),
+    ICE("HEAD", TBL, "tableExists", srv_h_table_exists, false),
+    ICE("POST", TBL "/unregister", "unregisterTable",
+        srv_h_table_unregister, true),
+    ICE("POST", TBL "/metrics", "reportMetrics", srv_h_table_metrics,
+        false),
+    ICE("POST", "/{prefix}/tables/rename", "renameTable",
+        srv_h_table_rename, true),
+    ICE("POST", "/{prefix}/transactions/commit", "commitTransaction",
+        srv_h_transaction, true),
+    NOT_YET("GET", NS "/functions", "listFunctions"),
+    NOT_YET("GET", NS "/functions/{function}", "loadFunction"),
+    NOT_YET("POST", TBL "/plan", "planTableScan"),
+    NOT_YET("GET", TBL "/plan/{plan-id}", "fetchPlanningResult"),
+    NOT_YET("DELETE", TBL "/plan/{plan-id}", "cancelPlanning"),
+    NOT_YET("POST", TBL "/tasks", "fetchScanTasks"),
+    NOT_YET("GET", TBL "/credentials", "loadCredentials"),
+    NOT_YET("POST", TBL "/sign", "signRequest"),
+    NOT_YET("GET", NS "/views", "listViews"),
+    NOT_YET("POST", NS "/views", "createView"),
+    NOT_YET("POST", NS "/register-view", "registerView"),
+    NOT_YET("GET", VIEW, "loadView"),
+    NOT_YET("POST", VIEW, "replaceView"),
+    NOT_YET("DELETE", VIEW, "dropView"),
+    NOT_YET("HEAD", VIEW, "viewExists"),
+    NOT_YET("POST", "/{prefix}/views/rename", "renameView"),
 
     /* Polaris management API */
-    {"GET", MGMT "/catalogs", "listCatalogs", srv_h_catalog_list, NULL},
-    {"POST", MGMT "/catalogs", "createCatalog", srv_h_catalog_create, NULL},
-    {"GET", MGMT "/catalogs/{catalogName}", "getCatalog", srv_h_catalog_get,
-     NULL},
-    {"PUT", MGMT "/catalogs/{catalogName}", "updateCatalog",
-     srv_h_catalog_update, NULL},
-    {"DELETE", MGMT "/catalogs/{catalogName}", "deleteCatalog",
-     srv_h_catalog_delete, NULL},
+    OTHER("GET", MGMT "/catalogs", "listCatalogs", srv_h_catalog_list),
+    OTHER("POST", MGMT "/catalogs", "createCatalog", srv_h_catalog_create),
+    OTHER("GET", MGMT "/catalogs/{catalogName}", "getCatalog",
+          srv_h_catalog_get),
+    OTHER("PUT", MGMT "/catalogs/{catalogName}", "updateCatalog",
+          srv_h_catalog_update),
+    OTHER("DELETE", MGMT "/catalogs/{catalogName}", "deleteCatalog",
+          srv_h_catalog_delete),
 };
 
 const struct srv_route *srv_routes(size_t *n)
 {
     *n = FL_ARRAY_LEN(routes);
     return routes;
+}
+
+/* spec: any operation Floe does not serve yet -> 406 */
+json_t *srv_h_unsupported(struct srv_req *req, struct fl_err *err)
+{
+    FL_ERR(err, 406, "UnsupportedOperationException",
+           "%s is not supported by this server", req->m.route->op);
+    return NULL;
 }

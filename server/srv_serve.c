@@ -179,6 +179,7 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
         fprintf(stderr, "floe: could not write port file %s\n", port_file);
         goto stop;
     }
+    srv_janitor_start(&s);
     if (on_ready != NULL && !on_ready(&s, ctx)) {
         goto stop;
     }
@@ -187,6 +188,7 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
     rc = 0;
 stop:
     srv_stop(&s);
+    srv_janitor_stop();
 out:
     db_pool_free(s.pool);
     free(key);

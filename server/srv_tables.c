@@ -308,3 +308,38 @@ json_t *srv_h_transaction(struct srv_req *req, struct fl_err *err)
     }
     return NULL;
 }
+
+/* spec: unregisterTable -> {metadata-location, metadata}; files are kept */
+json_t *srv_h_table_unregister(struct srv_req *req, struct fl_err *err)
+{
+    struct cat_ident       id;
+    struct cat_table_state st;
+    json_t                *meta;
+
+    ident(req, &id);
+    if (!cat_table_unregister(&req->cx, srv_req_param(req, "prefix"), &id,
+                              &st, err)) {
+        return NULL;
+    }
+    meta = json_loadb(st.body, st.len, 0, NULL);
+    fl_assert(meta != NULL);
+    json_object_del(meta, "config");
+    return meta;
+}
+
+/* spec: reportMetrics -> 204; the report is validated and stored */
+json_t *srv_h_table_metrics(struct srv_req *req, struct fl_err *err)
+{
+    json_t          *body = srv_req_body(req, err);
+    struct cat_ident id;
+
+    if (body == NULL) {
+        return NULL;
+    }
+    ident(req, &id);
+    if (cat_metrics_report(&req->cx, srv_req_param(req, "prefix"), &id, body,
+                           err)) {
+        req->status = 204;
+    }
+    return NULL;
+}

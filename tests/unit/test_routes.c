@@ -220,15 +220,30 @@ static void test_openapi_matches_routes(void)
     }
 }
 
-/* Iceberg REST operations Floe does not serve yet (later issues). */
+/*
+ * Iceberg REST operations Floe routes to 406 UnsupportedOperationException
+ * for now (later issues), and does not advertise.
+ */
 static const char *const not_yet[] = {
     "getToken", "planTableScan", "fetchPlanningResult", "cancelPlanning",
-    "fetchScanTasks", "unregisterTable", "loadCredentials", "signRequest",
-    "reportMetrics", "listViews", "createView",
-    "loadView", "replaceView", "dropView", "viewExists", "renameView",
-    "registerView", "listFunctions", "loadFunction",
+    "fetchScanTasks", "loadCredentials", "signRequest", "listFunctions",
+    "loadFunction", "listViews", "createView", "loadView", "replaceView",
+    "dropView", "viewExists", "renameView", "registerView",
 };
 
+static bool listed_not_yet(const char *op)
+{
+    size_t k;
+
+    for (k = 0; k < FL_ARRAY_LEN(not_yet); k++) {
+        if (strcmp(not_yet[k], op) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every operation of the Iceberg spec has a route (served or 406). */
 static void test_iceberg_spec_covered(void)
 {
     static char ids[256][64];
@@ -245,17 +260,10 @@ static void test_iceberg_spec_covered(void)
     }
     T_CHECK(n > 20);
     for (j = 0; j < n; j++) {
-        bool   listed = false;
-        size_t k;
-
-        for (k = 0; k < FL_ARRAY_LEN(not_yet); k++) {
-            listed = listed || strcmp(not_yet[k], ids[j]) == 0;
+        if (!routed(ids[j])) {
+            fprintf(stderr, "  %s has no route\n", ids[j]);
         }
-        if (routed(ids[j]) == listed) {
-            fprintf(stderr, "  %s: routed=%d, listed as not served=%d\n",
-                    ids[j], routed(ids[j]), listed);
-        }
-        T_CHECK(routed(ids[j]) != listed);
+        T_CHECK(routed(ids[j]));
     }
 }
 
@@ -273,6 +281,10 @@ static void test_endpoints_advertised(void)
             /* every Iceberg route is advertised as "<VERB> /v1/..." */
             snprintf(want, sizeof(want), "%s %s", r[i].method,
                      r[i].path + strlen("/api/catalog"));
+            if (listed_not_yet(r[i].op)) {
+                T_CHECK(r[i].iceberg == NULL);  /* 406, not advertised */
+                continue;
+            }
             T_CHECK(r[i].iceberg != NULL);
             T_STREQ(r[i].iceberg, want);
         }
