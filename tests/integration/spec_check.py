@@ -450,7 +450,9 @@ class Checker:
             body = ex.get("body")
             if (opid, status) in UNDOCUMENTED_OK or (
                     status == 404 and body and
-                    '"MissingOrInvalidRealm"' in body):
+                    '"MissingOrInvalidRealm"' in body) or (
+                    status == 422 and body and
+                    'Idempotency-Key' in body):
                 return error_wrapper_problem(body, status)
             return "status %d not documented for %s" % (status, opid)
         resp = spec.deref(resp)
