@@ -43,6 +43,7 @@ DB_STMT(CMT_SWAP,
 
 /* One table's commit in progress. */
 struct pending {
+    const struct cat_kind *k;
     const char *table_id;
     json_t     *storage;        /* the catalog's storageConfigInfo */
     int64_t     version;        /* base version */
@@ -77,7 +78,7 @@ static bool base_read(struct cat_ctx *cx, struct pending *p, bool lock,
                  cx->a, &r, err)) {
         return false;
     }
-    if (r->nrows == 0 || strcmp(db_val(r, 0, 3), "table") != 0) {
+    if (r->nrows == 0 || strcmp(db_val(r, 0, 3), p->k->kind) != 0) {
         *gone = true;
         return true;
     }
@@ -97,10 +98,10 @@ static bool apply(struct cat_ctx *cx, struct pending *p, json_t *reqs,
     json_t *next;
     bool    changed = false;
 
-    if (!cat_meta_check(p->meta, reqs, err)) {
+    if (!p->k->check(p->meta, reqs, err)) {
         return false;
     }
-    next = cat_meta_update(p->meta, updates, now, &changed, err);
+    next = p->k->update(p->meta, updates, now, &changed, err);
     if (next == NULL) {
         return false;
     }
@@ -117,13 +118,16 @@ static bool write_new(struct cat_ctx *cx, struct pending *p,
     json_t *logged;
     json_t *v = json_object_get(p->base, "last-updated-ms");
 
-    logged = cat_meta_log_append(p->meta, p->base_file,
-                                 json_is_integer(v) ? json_integer_value(v)
-                                                    : fl_now_ms(),
-                                 &trimmed);
-    p->meta = fl_arena_own_json(cx->a, logged);
-    p->trimmed = fl_arena_own_json(cx->a, trimmed);
-    p->file = cat_meta_file_next(cx->a, p->meta, p->base_file);
+    if (p->k->logs) {
+        logged = cat_meta_log_append(p->meta, p->base_file,
+                                     json_is_integer(v)
+                                         ? json_integer_value(v)
+                                         : fl_now_ms(),
+                                     &trimmed);
+        p->meta = fl_arena_own_json(cx->a, logged);
+        p->trimmed = fl_arena_own_json(cx->a, trimmed);
+    }
+    p->file = p->k->file_next(cx->a, p->meta, p->base_file);
     p->text = cat_json_text(cx->a, p->meta);
     return cat_tbl_write(cx, p->file, p->text, err);
 }
@@ -215,6 +219,7 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
     int64_t             row;
 
     memset(&p, 0, sizeof(p));
+    p.k = &cat_kind_table;
     if (!cat_tbl_resolve_ns(cx, catalog, id, &r, err)) {
         return false;
     }
@@ -242,7 +247,8 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
     if (!cat_tbl_write(cx, p.file, p.text, err)) {
         return false;
     }
-    if (!cat_tbl_insert(cx, &r, id, p.file, p.meta, p.text, &row, err)) {
+    if (!cat_tbl_insert(cx, &r, id, "table", p.file, p.meta, p.text, &row,
+                        err)) {
         cat_tbl_unwrite(p.file);
         return false;
     }
@@ -264,7 +270,7 @@ static bool attempt(struct cat_ctx *cx, struct pending *p, json_t *reqs,
     }
     if (gone) {
         return FL_ERR(err, 404, "NoSuchTableException",
-                      "table was dropped concurrently");
+                      "dropped concurrently");
     }
     p->meta = p->base;
     if (!apply(cx, p, reqs, updates, fl_now_ms(), err)) {
@@ -289,22 +295,26 @@ static bool attempt(struct cat_ctx *cx, struct pending *p, json_t *reqs,
         }
         return false;
     }
-    after_commit(cx, p);
+    if (p->k->logs) {
+        after_commit(cx, p);
+    }
     return true;
 }
 
 /*
- * spec: updateTable.  Commit `requirements` and `updates` to table `id`,
- * retrying lost races on fresh bases.  *out is the resulting state.
- * Errors: 404 NoSuchTableException, 409 CommitFailedException (failed
- * requirement, retryable validation, or too many lost races), 400 invalid
- * updates, 503 when the metadata file could not be written (nothing
- * committed), 500 CommitStateUnknownException.
+ * The commit loop shared by tables (updateTable) and views (replaceView):
+ * commit `requirements` and `updates` to entity `id` of kind `k`, retrying
+ * lost races on fresh bases.  *out is the resulting state.  Errors: 404
+ * (k->missing), 409 CommitFailedException (failed requirement, retryable
+ * validation, or too many lost races), 400 invalid updates, 503 when the
+ * metadata file could not be written (nothing committed), 500
+ * CommitStateUnknownException.
  */
-bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
-                      const struct cat_ident *id, json_t *requirements,
-                      json_t *updates, struct cat_table_state *out,
-                      struct fl_err *err)
+bool cat_entity_commit(struct cat_ctx *cx, const char *catalog,
+                       const struct cat_ident *id,
+                       const struct cat_kind *k, json_t *requirements,
+                       json_t *updates, struct cat_table_state *out,
+                       struct fl_err *err)
 {
     struct cat_resolved r;
     struct pending      p;
@@ -313,14 +323,12 @@ bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
     bool                retry = false;
 
     memset(&p, 0, sizeof(p));
-    if (has_assert_create(requirements)) {
-        return create_txn(cx, catalog, id, requirements, updates, out, err);
-    }
+    p.k = k;
     if (!cat_tbl_resolve(cx, catalog, id, &r, err)) {
         return false;
     }
-    if (r.table_id == NULL || strcmp(r.kind, "table") != 0) {
-        return cat_tbl_missing(cx, id, err);
+    if (r.table_id == NULL || strcmp(r.kind, k->kind) != 0) {
+        return k->missing(cx, id, err);
     }
     p.table_id = r.table_id;
     p.storage = r.storage;
@@ -338,7 +346,7 @@ bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
         if (!retry) {
             if (err->status == 404) {
                 fl_err_clear(err);
-                return cat_tbl_missing(cx, id, err);
+                return k->missing(cx, id, err);
             }
             return false;
         }
@@ -346,6 +354,36 @@ bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
     return FL_ERR(err, 409, "CommitFailedException",
                   "Commit to %s lost %d races with concurrent commits; "
                   "retry", cat_ident_render(cx->a, id), tries);
+}
+
+const struct cat_kind cat_kind_table = {
+    "table", cat_meta_check, cat_meta_update, true, cat_meta_file_next,
+    cat_tbl_missing,
+};
+
+const struct cat_kind cat_kind_view = {
+    "view", cat_view_check, cat_view_update, false, cat_view_file_next,
+    cat_view_missing,
+};
+
+/*
+ * spec: updateTable.  Commit `requirements` and `updates` to table `id`,
+ * retrying lost races on fresh bases.  *out is the resulting state.
+ * Errors: 404 NoSuchTableException, 409 CommitFailedException (failed
+ * requirement, retryable validation, or too many lost races), 400 invalid
+ * updates, 503 when the metadata file could not be written (nothing
+ * committed), 500 CommitStateUnknownException.
+ */
+bool cat_table_commit(struct cat_ctx *cx, const char *catalog,
+                      const struct cat_ident *id, json_t *requirements,
+                      json_t *updates, struct cat_table_state *out,
+                      struct fl_err *err)
+{
+    if (has_assert_create(requirements)) {
+        return create_txn(cx, catalog, id, requirements, updates, out, err);
+    }
+    return cat_entity_commit(cx, catalog, id, &cat_kind_table, requirements,
+                             updates, out, err);
 }
 
 /* ------------------------------------------------------- transactions */
@@ -403,6 +441,7 @@ static bool txn_resolve(struct cat_ctx *cx, const char *catalog,
         }
         t->table_of[i] = r.table_id;
         if (txn_find(t, r.table_id) == NULL) {
+            t->p[t->np].k = &cat_kind_table;
             t->p[t->np].storage = r.storage;
             t->p[t->np++].table_id = r.table_id;
         }
@@ -525,9 +564,12 @@ bool cat_tables_commit(struct cat_ctx *cx, const char *catalog,
 
 /* ---------------------------------------------------------- register */
 
-/* Read, decompress if needed, parse and validate a metadata file. */
-static json_t *read_metadata(struct cat_ctx *cx, const char *file,
-                             const char **raw, struct fl_err *err)
+/*
+ * Read a metadata file, gunzip it when it is gzipped, and parse it.  *raw
+ * is its JSON text.  Errors: 404 for a missing file, 400 for bad JSON.
+ */
+json_t *cat_read_metadata(struct cat_ctx *cx, const char *file,
+                          const char **raw, struct fl_err *err)
 {
     struct sto   *s = cat_sto(file, err);
     struct fl_buf b;
@@ -555,7 +597,7 @@ static json_t *read_metadata(struct cat_ctx *cx, const char *file,
     }
     fl_arena_own_json(cx->a, v);
     *raw = fl_strndup(cx->a, text, n);  /* jansson refused any NUL */
-    return cat_meta_validate(v, err) ? v : NULL;
+    return v;
 }
 
 /*
@@ -577,9 +619,11 @@ bool cat_table_register(struct cat_ctx *cx, const char *catalog,
     bool                swapped;
 
     memset(&p, 0, sizeof(p));
+    p.k = &cat_kind_table;
     if (!cat_tbl_resolve_ns(cx, catalog, id, &r, err) ||
         !cat_tbl_location_check(r.storage, location, err) ||
-        (meta = read_metadata(cx, location, &p.text, err)) == NULL ||
+        (meta = cat_read_metadata(cx, location, &p.text, err)) == NULL ||
+        !cat_meta_validate(meta, err) ||
         !cat_tbl_locations_check(r.storage, meta, err)) {
         return false;
     }
@@ -589,7 +633,8 @@ bool cat_table_register(struct cat_ctx *cx, const char *catalog,
         return cat_tbl_taken(cx, r.ns_id, id, err);
     }
     if (r.table_id == NULL) {
-        if (!cat_tbl_insert(cx, &r, id, location, meta, p.text, &row, err)) {
+        if (!cat_tbl_insert(cx, &r, id, "table", location, meta, p.text,
+                            &row, err)) {
             return false;
         }
         cat_tbl_state(cx, row, 1, location, p.text, CAT_SNAPSHOTS_ALL, out);

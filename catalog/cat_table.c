@@ -35,7 +35,7 @@ DB_STMT(TBL_INSERT,
     " metadata_location, metadata, version, table_uuid, location,"
     " format_version, current_snapshot_id, last_updated_ms, created_ms,"
     " updated_ms)"
-    " VALUES ($1, $2, $3, $4, 'table', $5, $6, 1, $7::uuid, $8, $9, $10,"
+    " VALUES ($1, $2, $3, $4, $13, $5, $6, 1, $7::uuid, $8, $9, $10,"
     " $11, $12, $12)"
     " ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id");
 DB_STMT(TBL_KIND,
@@ -313,6 +313,9 @@ void cat_tbl_columns(struct cat_ctx *cx, json_t *meta, const char **uuid,
     json_t *v;
 
     *uuid = json_string_value(json_object_get(meta, "table-uuid"));
+    if (*uuid == NULL) {
+        *uuid = json_string_value(json_object_get(meta, "view-uuid"));
+    }
     if (*uuid != NULL && !fl_uuid_valid(*uuid)) {
         *uuid = NULL;
     }
@@ -333,9 +336,9 @@ void cat_tbl_columns(struct cat_ctx *cx, json_t *meta, const char **uuid,
  * AlreadyExistsException when the name is taken (table or view).
  */
 bool cat_tbl_insert(struct cat_ctx *cx, const struct cat_resolved *r,
-                    const struct cat_ident *id, const char *file,
-                    json_t *meta, const char *text, int64_t *row_id,
-                    struct fl_err *err)
+                    const struct cat_ident *id, const char *kind,
+                    const char *file, json_t *meta, const char *text,
+                    int64_t *row_id, struct fl_err *err)
 {
     struct db_rows *ins;
     const char     *uuid, *loc, *fmt, *snap, *upd;
@@ -344,7 +347,7 @@ bool cat_tbl_insert(struct cat_ctx *cx, const struct cat_resolved *r,
     if (!db_exec(cx->conn, &TBL_INSERT,
                  DB_ARGS(cx->realm, r->catalog_id, r->ns_id, id->name, file,
                          text, uuid, loc, fmt, snap, upd,
-                         cat_i64(cx->a, fl_now_ms())),
+                         cat_i64(cx->a, fl_now_ms()), kind),
                  cx->a, &ins, err)) {
         if (err->status == 409 && strcmp(err->type, "ConflictException") == 0) {
             fl_err_clear(err);
@@ -482,7 +485,7 @@ bool cat_table_create(struct cat_ctx *cx, const char *catalog,
     if (!cat_tbl_write(cx, file, text, err)) {
         return false;
     }
-    if (!cat_tbl_insert(cx, &r, id, file, meta, text, &row, err)) {
+    if (!cat_tbl_insert(cx, &r, id, "table", file, meta, text, &row, err)) {
         cat_tbl_unwrite(file);
         return false;
     }
@@ -588,7 +591,8 @@ bool cat_table_drop(struct cat_ctx *cx, const char *catalog,
     return true;
 }
 
-static bool same_ident(const struct cat_ident *a, const struct cat_ident *b)
+/* True when two identifiers name the same object. */
+bool cat_ident_equal(const struct cat_ident *a, const struct cat_ident *b)
 {
     int i;
 
@@ -620,7 +624,7 @@ bool cat_table_rename(struct cat_ctx *cx, const char *catalog,
     if (!resolve_table(cx, catalog, from, &src, err)) {
         return false;
     }
-    if (same_ident(from, to)) {
+    if (cat_ident_equal(from, to)) {
         return true;
     }
     if (!cat_tbl_resolve_ns(cx, catalog, to, &dst, err)) {

@@ -204,6 +204,33 @@ struct cat_change {
 
 void cat_cache_budget(size_t bytes);
 
+/* ----------------------------------------------------------------- views */
+
+bool cat_view_list(struct cat_ctx *cx, const char *catalog,
+                   const char *const *ns, int nns, const char *page_token,
+                   int page_size, struct cat_table_page *out,
+                   struct fl_err *err);
+bool cat_view_create_entity(struct cat_ctx *cx, const char *catalog,
+                            const struct cat_ident *id, json_t *req,
+                            struct cat_table_state *out, struct fl_err *err);
+bool cat_view_load(struct cat_ctx *cx, const char *catalog,
+                   const struct cat_ident *id, const char *if_none_match,
+                   struct cat_table_state *out, struct fl_err *err);
+bool cat_view_exists(struct cat_ctx *cx, const char *catalog,
+                     const struct cat_ident *id, struct fl_err *err);
+bool cat_view_commit(struct cat_ctx *cx, const char *catalog,
+                     const struct cat_ident *id, json_t *requirements,
+                     json_t *updates, struct cat_table_state *out,
+                     struct fl_err *err);
+bool cat_view_drop(struct cat_ctx *cx, const char *catalog,
+                   const struct cat_ident *id, struct fl_err *err);
+bool cat_view_rename(struct cat_ctx *cx, const char *catalog,
+                     const struct cat_ident *from,
+                     const struct cat_ident *to, struct fl_err *err);
+bool cat_view_register(struct cat_ctx *cx, const char *catalog,
+                       const struct cat_ident *id, const char *location,
+                       struct cat_table_state *out, struct fl_err *err);
+
 /* ------------------------------------------------ idempotency, metrics */
 
 struct cat_idem {

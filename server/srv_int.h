@@ -90,6 +90,23 @@ json_t *srv_h_table_unregister(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_table_metrics(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_unsupported(struct srv_req *req, struct fl_err *err);
 
+/* handlers: srv_views.c (Iceberg REST) */
+json_t *srv_h_view_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_register(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_load(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_replace(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_drop(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_exists(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_view_rename(struct srv_req *req, struct fl_err *err);
+
+/* shared by the table and view handlers (srv_tables.c) */
+bool srv_table_ident(struct srv_req *req, json_t *v, const char *what,
+                     struct cat_ident *id, struct fl_err *err);
+json_t *srv_send_state(struct srv_req *req, struct cat_table_state *st);
+json_t *srv_identifiers(const char *const *ns, int n,
+                        const struct cat_table_page *page);
+
 /* shared by the Iceberg handlers (srv_namespaces.c) */
 bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err);
 const char **srv_strings(struct srv_req *req, json_t *arr, int *n,

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool table_ident(struct srv_req *req, json_t *v, const char *what,
-                        struct cat_ident *id, struct fl_err *err);
 
 static void ident(struct srv_req *req, struct cat_ident *id)
 {
@@ -21,8 +19,8 @@ static void ident(struct srv_req *req, struct cat_ident *id)
     id->name = srv_req_param(req, "table");
 }
 
-/* Send a table state: its serialized body and its ETag. */
-static json_t *send_state(struct srv_req *req, struct cat_table_state *st)
+/* Send a table or view state: its serialized body and its ETag. */
+json_t *srv_send_state(struct srv_req *req, struct cat_table_state *st)
 {
     req->raw = st->body;
     req->raw_len = st->len;
@@ -32,7 +30,32 @@ static json_t *send_state(struct srv_req *req, struct cat_table_state *st)
     return NULL;
 }
 
-/* spec: listTables -> {identifiers: [{namespace, name}], next-page-token} */
+/*
+ * A ListTablesResponse (tables and views alike): {identifiers:
+ * [{namespace, name}], next-page-token}.  Returns a new reference.
+ */
+json_t *srv_identifiers(const char *const *ns, int n,
+                        const struct cat_table_page *page)
+{
+    json_t *ids = json_array();
+    int     i;
+    int     k;
+
+    for (i = 0; i < page->n; i++) {
+        json_t *lv = json_array();
+
+        for (k = 0; k < n; k++) {
+            json_array_append_new(lv, json_string(ns[k]));
+        }
+        json_array_append_new(ids, json_pack("{so ss}", "namespace", lv,
+                                             "name", page->names[i]));
+    }
+    return json_pack("{so so}", "identifiers", ids, "next-page-token",
+                     page->next_token ? json_string(page->next_token)
+                                      : json_null());
+}
+
+/* spec: listTables -> ListTablesResponse */
 json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err)
 {
     int                   n;
@@ -40,8 +63,6 @@ json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err)
     const char           *token;
     int                   size;
     struct cat_table_page page;
-    json_t               *ids;
-    int                   i;
 
     if (!srv_page_size(req, &size, err)) {
         return NULL;
@@ -52,20 +73,7 @@ json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err)
                         size, &page, err)) {
         return NULL;
     }
-    ids = json_array();
-    for (i = 0; i < page.n; i++) {
-        json_t *lv = json_array();
-        int     k;
-
-        for (k = 0; k < n; k++) {
-            json_array_append_new(lv, json_string(ns[k]));
-        }
-        json_array_append_new(ids, json_pack("{so ss}", "namespace", lv,
-                                             "name", page.names[i]));
-    }
-    return json_pack("{so so}", "identifiers", ids, "next-page-token",
-                     page.next_token ? json_string(page.next_token)
-                                     : json_null());
+    return srv_identifiers(ns, n, &page);
 }
 
 /* spec: createTable -> LoadTableResult; stage-create persists nothing */
@@ -90,7 +98,7 @@ json_t *srv_h_table_create(struct srv_req *req, struct fl_err *err)
                           stage, &st, err)) {
         return NULL;
     }
-    return send_state(req, &st);
+    return srv_send_state(req, &st);
 }
 
 /* spec: registerTable -> LoadTableResult pointing at the given file */
@@ -118,7 +126,7 @@ json_t *srv_h_table_register(struct srv_req *req, struct fl_err *err)
                             overwrite, &st, err)) {
         return NULL;
     }
-    return send_state(req, &st);
+    return srv_send_state(req, &st);
 }
 
 /*
@@ -152,7 +160,7 @@ json_t *srv_h_table_load(struct srv_req *req, struct fl_err *err)
         srv_req_header_add(req, "ETag", fl_strdup(req->a, st.etag));
         return NULL;
     }
-    return send_state(req, &st);
+    return srv_send_state(req, &st);
 }
 
 /* Decode {requirements, updates}: arrays, null or absent (= empty). */
@@ -182,7 +190,7 @@ json_t *srv_h_table_commit(struct srv_req *req, struct fl_err *err)
     ident(req, &id);
     idv = json_object_get(body, "identifier");
     if (idv != NULL && !json_is_null(idv) &&
-        !table_ident(req, idv, "identifier", &given, err)) {
+        !srv_table_ident(req, idv, "identifier", &given, err)) {
         return NULL;
     }
     if (!cat_table_commit(&req->cx, srv_req_param(req, "prefix"), &id, reqs,
@@ -193,7 +201,7 @@ json_t *srv_h_table_commit(struct srv_req *req, struct fl_err *err)
     fl_assert(st.len > n && memcmp(st.body + st.len - n, tail, n) == 0);
     st.body = fl_sprintf(req->a, "%.*s}", (int)(st.len - n), st.body);
     st.len = strlen(st.body);
-    return send_state(req, &st);
+    return srv_send_state(req, &st);
 }
 
 /* spec: dropTable -> 204; purgeRequested=true deletes the table's files */
@@ -233,8 +241,8 @@ json_t *srv_h_table_exists(struct srv_req *req, struct fl_err *err)
 }
 
 /* Decode a TableIdentifier {namespace: [..], name}. */
-static bool table_ident(struct srv_req *req, json_t *v, const char *what,
-                        struct cat_ident *id, struct fl_err *err)
+bool srv_table_ident(struct srv_req *req, json_t *v, const char *what,
+                     struct cat_ident *id, struct fl_err *err)
 {
     json_t *ns;
 
@@ -258,9 +266,9 @@ json_t *srv_h_table_rename(struct srv_req *req, struct fl_err *err)
     struct cat_ident to;
 
     if (body == NULL ||
-        !table_ident(req, json_object_get(body, "source"), "source", &from,
+        !srv_table_ident(req, json_object_get(body, "source"), "source", &from,
                      err) ||
-        !table_ident(req, json_object_get(body, "destination"),
+        !srv_table_ident(req, json_object_get(body, "destination"),
                      "destination", &to, err)) {
         return NULL;
     }
@@ -297,7 +305,7 @@ json_t *srv_h_transaction(struct srv_req *req, struct fl_err *err)
                    "Invalid table changes: table identifier is required");
             return NULL;
         }
-        if (!table_ident(req, idv, "identifier", &c[i].id, err) ||
+        if (!srv_table_ident(req, idv, "identifier", &c[i].id, err) ||
             !changes(v, &c[i].requirements, &c[i].updates, err)) {
             return NULL;
         }
