@@ -321,6 +321,36 @@ t_dev() {
     sanitizer_check dev "$tmp/dev.log"
 }
 
+# Idempotency keys expire after their lifetime and the janitor purges them.
+t_idempotency_expiry() {
+    local st n
+    write_config "$tmp/idem.yaml" 0 "$DBURL" "idempotency:" "  lifetime_s: 2" \
+        "janitor:" "  interval_s: 1"
+    start_floe idem "$tmp/idem.yaml" || { fail idempotency-expiry "no start"; return; }
+    http POST /api/management/v1/catalogs -d "{\"catalog\":{\"type\":
+        \"INTERNAL\",\"name\":\"idemexp\",\"properties\":{\"default-base-location\":
+        \"file://$tmp/wh/idemexp\"},\"storageConfigInfo\":{\"storageType\":\"FILE\"}}}" \
+        >/dev/null
+    st=$(http GET '/api/catalog/v1/config?warehouse=idemexp')
+    check idempotency-lifetime-advertised grep -q '"idempotency-key-lifetime":"PT2S"' "$tmp/body"
+    http POST /api/catalog/v1/idemexp/namespaces -H 'Idempotency-Key: 0190f2a6-0000-7000-8000-0000000000aa' \
+        -d '{"namespace":["n"]}' >/dev/null
+    http DELETE /api/catalog/v1/idemexp/namespaces/n >/dev/null
+    st=$(http POST /api/catalog/v1/idemexp/namespaces -H 'Idempotency-Key: 0190f2a6-0000-7000-8000-0000000000aa' \
+        -d '{"namespace":["n"]}')
+    n=$(http GET /api/catalog/v1/idemexp/namespaces/n)
+    check idempotency-replay-within-lifetime test "$st" = 200 -a "$n" = 404
+    sleep 3.5
+    n=$(psql_q "$DBURL" "SELECT count(*) FROM idempotency_keys WHERE key = '0190f2a6-0000-7000-8000-0000000000aa'")
+    check idempotency-janitor-purges test "$n" = 0
+    st=$(http POST /api/catalog/v1/idemexp/namespaces -H 'Idempotency-Key: 0190f2a6-0000-7000-8000-0000000000aa' \
+        -d '{"namespace":["n"]}')
+    n=$(http GET /api/catalog/v1/idemexp/namespaces/n)
+    check idempotency-expired-key-is-new test "$st" = 200 -a "$n" = 200
+    stop_floe "$FLOE_PID"
+    sanitizer_check idem "$tmp/idem.log"
+}
+
 scripted_private() {
     if [ -n "${FL_TEST_PGURL:-}" ]; then
         skip scripted-private "needs a private cluster"
@@ -332,6 +362,7 @@ scripted_private() {
     t_migrations
     t_fault_injection
     t_restart
+    t_idempotency_expiry
     scripted_tables_private
     t_dev
     local f
