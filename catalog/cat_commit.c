@@ -217,15 +217,23 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
     struct pending      p;
     json_t             *all;
     int64_t             row;
+    bool                view;
 
     memset(&p, 0, sizeof(p));
     p.k = &cat_kind_table;
     if (!cat_tbl_resolve_ns(cx, catalog, id, &r, err)) {
         return false;
     }
-    if (!cat_meta_check(r.table_id ? fl_arena_own_json(cx->a, json_object())
-                                    : NULL, reqs, err)) {
+    /* assert-create fails on a table; a view of that name is reported as
+     * the insert would, AlreadyExists with the view message */
+    view = r.table_id != NULL && strcmp(r.kind, "view") == 0;
+    if (!cat_meta_check(r.table_id && !view
+                            ? fl_arena_own_json(cx->a, json_object())
+                            : NULL, reqs, err)) {
         return false;
+    }
+    if (view) {
+        return cat_tbl_taken(cx, r.ns_id, id, "table", NULL, r.kind, err);
     }
     /* a client that sends no set-location gets the default location; a
      * later set-location of its own still wins */
@@ -630,7 +638,7 @@ bool cat_table_register(struct cat_ctx *cx, const char *catalog,
     p.meta = meta;
     p.file = location;
     if (r.table_id != NULL && (!overwrite || strcmp(r.kind, "table") != 0)) {
-        return cat_tbl_taken(cx, r.ns_id, id, err);
+        return cat_tbl_taken(cx, r.ns_id, id, "table", NULL, r.kind, err);
     }
     if (r.table_id == NULL) {
         if (!cat_tbl_insert(cx, &r, id, "table", location, meta, p.text,

@@ -216,7 +216,7 @@ bool cat_ns_create(struct cat_ctx *cx, const char *catalog,
     }
     if (ins->nrows == 0) {
         return FL_ERR(err, 409, "AlreadyExistsException",
-                      "Cannot create namespace %s. Namespace already exists",
+                      "Namespace already exists: %s",
                       cat_ns_render(cx->a, levels, n));
     }
     memset(out, 0, sizeof(*out));

@@ -143,26 +143,42 @@ bool cat_tbl_resolve_ns(struct cat_ctx *cx, const char *catalog,
 
 /*
  * 409 AlreadyExistsException for a name taken by a table or a view in
- * namespace `ns_id`, with the reference's messages.
+ * namespace `ns_id`, with the reference's messages.  `kind` is what the
+ * caller wanted to put there ("table" or "view"); `from`, when not NULL,
+ * names the object being renamed.  `found` is the kind already there, or
+ * NULL to look it up (a concurrent winner).
  */
 bool cat_tbl_taken(struct cat_ctx *cx, const char *ns_id,
-                   const struct cat_ident *id, struct fl_err *err)
+                   const struct cat_ident *id, const char *kind,
+                   const struct cat_ident *from, const char *found,
+                   struct fl_err *err)
 {
     struct db_rows *r;
-    const char     *kind = "table";
+    const char     *to = cat_ident_render(cx->a, id);
+    bool            view;
 
-    if (db_exec(cx->conn, &TBL_KIND, DB_ARGS(ns_id, id->name), cx->a, &r,
-                err) && r->nrows > 0) {
-        kind = db_val(r, 0, 0);
+    if (found == NULL) {
+        found = kind;
+        if (db_exec(cx->conn, &TBL_KIND, DB_ARGS(ns_id, id->name), cx->a,
+                    &r, err) && r->nrows > 0) {
+            found = db_val(r, 0, 0);
+        }
+        fl_err_clear(err);
     }
-    fl_err_clear(err);
-    if (strcmp(kind, "view") == 0) {
+    view = strcmp(found, "view") == 0;
+    if (from != NULL && (view || strcmp(kind, "view") == 0)) {
         return FL_ERR(err, 409, "AlreadyExistsException",
-                      "View with same name already exists: %s",
-                      cat_ident_render(cx->a, id));
+                      "Cannot rename %s to %s. %s already exists",
+                      cat_ident_render(cx->a, from), to,
+                      view ? "View" : "Table");
+    }
+    if (strcmp(found, kind) == 0) {
+        return FL_ERR(err, 409, "AlreadyExistsException",
+                      "%s already exists: %s", view ? "View" : "Table", to);
     }
     return FL_ERR(err, 409, "AlreadyExistsException",
-                  "Table already exists: %s", cat_ident_render(cx->a, id));
+                  "%s with same name already exists: %s",
+                  view ? "View" : "Table", to);
 }
 
 /* The default location of a new table: the namespace's, plus its name. */
@@ -358,7 +374,7 @@ bool cat_tbl_insert(struct cat_ctx *cx, const struct cat_resolved *r,
         return false;
     }
     if (ins->nrows == 0) {
-        return cat_tbl_taken(cx, r->ns_id, id, err);
+        return cat_tbl_taken(cx, r->ns_id, id, kind, NULL, NULL, err);
     }
     *row_id = strtoll(db_val(ins, 0, 0), NULL, 10);
     return true;
@@ -459,7 +475,7 @@ bool cat_table_create(struct cat_ctx *cx, const char *catalog,
         return false;
     }
     if (r.table_id != NULL) {
-        return cat_tbl_taken(cx, r.ns_id, id, err);
+        return cat_tbl_taken(cx, r.ns_id, id, "table", NULL, r.kind, err);
     }
     loc = json_string_value(json_object_get(req, "location"));
     if (loc == NULL || loc[0] == '\0') {
@@ -631,14 +647,7 @@ bool cat_table_rename(struct cat_ctx *cx, const char *catalog,
         return false;
     }
     if (dst.table_id != NULL) {
-        if (strcmp(dst.kind, "view") == 0) {
-            return FL_ERR(err, 409, "AlreadyExistsException",
-                          "Cannot rename %s to %s. View already exists",
-                          cat_ident_render(cx->a, from),
-                          cat_ident_render(cx->a, to));
-        }
-        return FL_ERR(err, 409, "AlreadyExistsException",
-                      "Table already exists: %s", cat_ident_render(cx->a, to));
+        return cat_tbl_taken(cx, dst.ns_id, to, "table", from, dst.kind, err);
     }
     if (!db_exec(cx->conn, &TBL_RENAME,
                  DB_ARGS(src.table_id, dst.ns_id, to->name,
@@ -646,7 +655,7 @@ bool cat_table_rename(struct cat_ctx *cx, const char *catalog,
                  cx->a, &u, err)) {
         if (err->status == 409 &&
             strcmp(err->type, "AlreadyExistsException") == 0) {
-            return cat_tbl_taken(cx, dst.ns_id, to, err);
+            return cat_tbl_taken(cx, dst.ns_id, to, "table", from, NULL, err);
         }
         if (err->status == 409) {
             fl_err_clear(err);

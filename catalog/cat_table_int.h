@@ -61,7 +61,9 @@ bool cat_tbl_resolve_ns(struct cat_ctx *cx, const char *catalog,
 bool cat_tbl_missing(struct cat_ctx *cx, const struct cat_ident *id,
                      struct fl_err *err);
 bool cat_tbl_taken(struct cat_ctx *cx, const char *ns_id,
-                   const struct cat_ident *id, struct fl_err *err);
+                   const struct cat_ident *id, const char *kind,
+                   const struct cat_ident *from, const char *found,
+                   struct fl_err *err);
 char *cat_tbl_default_location(struct cat_ctx *cx,
                                const struct cat_resolved *r,
                                const char *name);

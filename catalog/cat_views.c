@@ -58,41 +58,6 @@ static bool resolve_view(struct cat_ctx *cx, const char *catalog,
     return true;
 }
 
-/* 409 for a name taken in `r`'s namespace, with the view messages. */
-static bool view_taken(struct cat_ctx *cx, const struct cat_resolved *r,
-                       const struct cat_ident *id, struct fl_err *err)
-{
-    if (r->kind != NULL && strcmp(r->kind, "table") == 0) {
-        return FL_ERR(err, 409, "AlreadyExistsException",
-                      "Table with same name already exists: %s",
-                      cat_ident_render(cx->a, id));
-    }
-    return FL_ERR(err, 409, "AlreadyExistsException",
-                  "View already exists: %s", cat_ident_render(cx->a, id));
-}
-
-/* Insert a view row; a concurrent winner gives the view messages. */
-static bool view_insert(struct cat_ctx *cx, struct cat_resolved *r,
-                        const struct cat_ident *id, const char *file,
-                        json_t *meta, const char *text, int64_t *row,
-                        struct fl_err *err)
-{
-    if (cat_tbl_insert(cx, r, id, "view", file, meta, text, row, err)) {
-        return true;
-    }
-    if (err->status == 409 && strstr(err->msg, "Table already") != NULL) {
-        fl_err_clear(err);
-        return FL_ERR(err, 409, "AlreadyExistsException",
-                      "View already exists: %s", cat_ident_render(cx->a, id));
-    }
-    if (err->status == 409 && strstr(err->msg, "View with same") != NULL) {
-        fl_err_clear(err);
-        return FL_ERR(err, 409, "AlreadyExistsException",
-                      "View already exists: %s", cat_ident_render(cx->a, id));
-    }
-    return false;
-}
-
 /*
  * spec: listViews.  View names of namespace `ns`, in name order, one page.
  * Errors: 404 NoSuchNamespaceException, 400 for a foreign page token.
@@ -156,7 +121,7 @@ bool cat_view_create_entity(struct cat_ctx *cx, const char *catalog,
         return false;
     }
     if (r.table_id != NULL) {
-        return view_taken(cx, &r, id, err);
+        return cat_tbl_taken(cx, r.ns_id, id, "view", NULL, r.kind, err);
     }
     loc = json_string_value(json_object_get(req, "location"));
     if (loc == NULL || loc[0] == '\0') {
@@ -175,7 +140,7 @@ bool cat_view_create_entity(struct cat_ctx *cx, const char *catalog,
     if (!cat_tbl_write(cx, file, text, err)) {
         return false;
     }
-    if (!view_insert(cx, &r, id, file, meta, text, &row, err)) {
+    if (!cat_tbl_insert(cx, &r, id, "view", file, meta, text, &row, err)) {
         cat_tbl_unwrite(file);
         return false;
     }
@@ -322,11 +287,7 @@ bool cat_view_rename(struct cat_ctx *cx, const char *catalog,
         return false;
     }
     if (dst.table_id != NULL) {
-        return FL_ERR(err, 409, "AlreadyExistsException",
-                      "Cannot rename %s to %s. %s already exists",
-                      cat_ident_render(cx->a, from),
-                      cat_ident_render(cx->a, to),
-                      strcmp(dst.kind, "table") == 0 ? "Table" : "View");
+        return cat_tbl_taken(cx, dst.ns_id, to, "view", from, dst.kind, err);
     }
     if (!db_exec(cx->conn, &VIEW_RENAME,
                  DB_ARGS(src.table_id, dst.ns_id, to->name,
@@ -334,10 +295,7 @@ bool cat_view_rename(struct cat_ctx *cx, const char *catalog,
                  cx->a, &u, err)) {
         if (err->status == 409) {
             fl_err_clear(err);
-            return FL_ERR(err, 409, "AlreadyExistsException",
-                          "Cannot rename %s to %s. View already exists",
-                          cat_ident_render(cx->a, from),
-                          cat_ident_render(cx->a, to));
+            return cat_tbl_taken(cx, dst.ns_id, to, "view", from, NULL, err);
         }
         return false;
     }
@@ -366,13 +324,13 @@ bool cat_view_register(struct cat_ctx *cx, const char *catalog,
         return false;
     }
     if (r.table_id != NULL) {
-        return view_taken(cx, &r, id, err);
+        return cat_tbl_taken(cx, r.ns_id, id, "view", NULL, r.kind, err);
     }
     if (!cat_tbl_location_check(r.storage, location, err) ||
         (meta = cat_read_metadata(cx, location, &text, err)) == NULL ||
         !cat_view_validate(meta, err) ||
         !cat_tbl_locations_check(r.storage, meta, err) ||
-        !view_insert(cx, &r, id, location, meta, text, &row, err)) {
+        !cat_tbl_insert(cx, &r, id, "view", location, meta, text, &row, err)) {
         return false;
     }
     cat_tbl_state(cx, row, 1, location, text, CAT_SNAPSHOTS_ALL, out);

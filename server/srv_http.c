@@ -252,10 +252,12 @@ static enum MHD_Result respond(struct srv_req *req, json_t *body,
     json_decref(body);
     len = text ? strlen(text) : 0;
     if (text == NULL && err->status == 0 && req->raw != NULL) {
-        /* a body serialized by the handler (loadTable's cached bytes) */
+        /* a body serialized by the handler (loadTable's cached bytes).
+         * NB: PERSISTENT is safe: the arena holding it is freed only when
+         * MHD reports the request completed, after the last byte is sent */
         len = req->raw_len;
         r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)req->raw,
-                                            MHD_RESPMEM_MUST_COPY);
+                                            MHD_RESPMEM_PERSISTENT);
         text = (char *)(uintptr_t)req->raw;
     } else {
         r = MHD_create_response_from_buffer(len, text,

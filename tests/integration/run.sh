@@ -124,12 +124,28 @@ sanitizer_check() {
 . tests/integration/scripted.sh
 . tests/integration/tables.sh
 
+# scenarios URL: the scenario suite's scripts (concurrency, volume, files
+# on disk) against a running floe whose warehouse root is $tmp/wh
+scenarios() {
+    local f
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "skip scenarios (no python3)"
+        return
+    fi
+    for f in scenarios_tables scenarios_rest; do
+        FL_MKMANIFEST=$top/$B/mkmanifest \
+            python3 "tests/integration/$f.py" "$1" "$tmp/wh" ||
+            fail "$f" "exited with an error"
+    done
+}
+
 # ------------------------------------------------------------ main suite
 
 if [ -n "${FL_TEST_URL:-}" ]; then
     FLOE_URL=$FL_TEST_URL
     "$RUNNER" --url "$FLOE_URL" --var "WAREHOUSE=$tmp/wh" \
         --tag-skip private-db tests/integration/cases/*.case
+    scenarios "$FLOE_URL"
     exit 0
 fi
 
@@ -163,6 +179,7 @@ else
     echo "skip spec (no python3)"
 fi
 
+scenarios "$MAIN_URL"
 FLOE_URL=$MAIN_URL
 scripted_main
 scripted_tables
