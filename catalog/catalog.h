@@ -49,6 +49,20 @@ struct cat_ctx {
 
 struct db_conn *cat_conn(struct cat_ctx *cx, struct fl_err *err);
 
+/* ------------------------------------------------------------ encodings */
+
+/* shared with access/: Postgres text[] literals, jsonb text, int64 params,
+ * signed page tokens (scope binds a token to its listing) */
+char *cat_pg_array(struct fl_arena *a, const char *const *levels, int n);
+const char **cat_pg_array_parse(struct fl_arena *a, const char *s, int *n);
+char *cat_token_encode(const struct cat_ctx *cx, const char *scope,
+                       const char *name);
+char *cat_token_decode(const struct cat_ctx *cx, const char *scope,
+                       const char *token, struct fl_err *err);
+json_t *cat_json_parse(struct fl_arena *a, const char *text);
+char *cat_json_text(struct fl_arena *a, json_t *v);
+char *cat_i64(struct fl_arena *a, int64_t v);
+
 /* ---------------------------------------------------------------- names */
 
 bool cat_name_check(const char *what, const char *name, struct fl_err *err);

@@ -10,15 +10,6 @@
 #include "catalog/catalog.h"
 
 char *cat_location_dir(struct fl_arena *a, const char *loc);
-char *cat_pg_array(struct fl_arena *a, const char *const *levels, int n);
-const char **cat_pg_array_parse(struct fl_arena *a, const char *s, int *n);
-char *cat_token_encode(const struct cat_ctx *cx, const char *scope,
-                       const char *name);
-char *cat_token_decode(const struct cat_ctx *cx, const char *scope,
-                       const char *token, struct fl_err *err);
-json_t *cat_json_parse(struct fl_arena *a, const char *text);
-char *cat_json_text(struct fl_arena *a, json_t *v);
-char *cat_i64(struct fl_arena *a, int64_t v);
 bool cat_storage_allows(json_t *storage, const char *loc);
 char *cat_ident_render(struct fl_arena *a, const struct cat_ident *id);
 struct sto *cat_sto(const char *uri, struct fl_err *err);

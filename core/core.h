@@ -165,6 +165,10 @@ bool    fl_utf8_valid(const char *s, size_t n);
 void    fl_sha256_hex(const void *data, size_t n, char out[65]);
 void    fl_hmac_sha256(const void *key, size_t klen, const void *data,
                        size_t n, unsigned char out[32]);
+void    fl_pbkdf2_sha256(const char *secret, const void *salt, size_t slen,
+                         int iterations, unsigned char out[32]);
+char   *fl_hex(struct fl_arena *a, const void *data, size_t n);
+bool    fl_const_eq(const char *x, const char *y);
 char   *fl_base64url(struct fl_arena *a, const void *data, size_t n);
 void   *fl_base64url_decode(struct fl_arena *a, const char *s, size_t *n);
 bool    fl_has_control(const char *s);

@@ -209,6 +209,42 @@ void fl_hmac_sha256(const void *key, size_t klen, const void *data,
     HMAC(EVP_sha256(), key, (int)klen, data, n, out, &len);
 }
 
+/* PBKDF2-HMAC-SHA256 of `secret` (RFC 8018), 32 bytes. */
+void fl_pbkdf2_sha256(const char *secret, const void *salt, size_t slen,
+                      int iterations, unsigned char out[32])
+{
+    PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, (int)slen,
+                      iterations, EVP_sha256(), 32, out);
+}
+
+/* Lower-case hex of `n` bytes, in the arena. */
+char *fl_hex(struct fl_arena *a, const void *data, size_t n)
+{
+    static const char    hex[] = "0123456789abcdef";
+    const unsigned char *p = data;
+    char                *out = fl_alloc(a, 2 * n + 1);
+    size_t               i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* String equality in time independent of where they differ. */
+bool fl_const_eq(const char *x, const char *y)
+{
+    size_t        nx = strlen(x), ny = strlen(y), i;
+    unsigned char d = nx != ny;
+
+    for (i = 0; i < nx && i < ny; i++) {
+        d |= (unsigned char)(x[i] ^ y[i]);
+    }
+    return d == 0;
+}
+
 static const char b64u[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

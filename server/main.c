@@ -1,7 +1,8 @@
 /*
  * main.c
  *
- * The floe command: `serve`, `migrate`, `dev`, `--version`, `--help`.
+ * The floe command: `serve`, `migrate`, `bootstrap`, `dev`, `--version`,
+ * `--help`.
  * Reads the configuration, checks the database schema, starts the HTTP
  * daemon and waits for SIGINT/SIGTERM to drain it.  `dev` lives in
  * srv_dev.c; the daemon itself in srv_http.c.
@@ -19,6 +20,9 @@ static const char usage[] =
     "commands:\n"
     "  serve -c FILE [--port-file PATH]  serve the catalog (production)\n"
     "  migrate -c FILE                   apply database migrations and exit\n"
+    "  bootstrap -c FILE [-r REALM]      create the root principal of each\n"
+    "                                    realm (FLOE_BOOTSTRAP_CREDENTIALS=\n"
+    "                                    realm,id,secret;..., else printed)\n"
     "  dev [--dir DIR] [--port N]        embedded default: private Postgres\n"
     "                                    under ./.floe, file:// warehouse,\n"
     "                                    demo catalog, on 127.0.0.1:8181\n"
@@ -88,6 +92,34 @@ static int cmd_serve(int argc, char **argv)
     return rc;
 }
 
+static int cmd_bootstrap(int argc, char **argv)
+{
+    const char       *path = getenv("FLOE_CONFIG");
+    const char       *realm = NULL;
+    struct srv_config cfg;
+    int               i, rc;
+
+    for (i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            && i + 1 < argc) {
+            path = argv[++i];
+        } else if ((strcmp(argv[i], "-r") == 0 ||
+                    strcmp(argv[i], "--realm") == 0) && i + 1 < argc) {
+            realm = argv[++i];
+        } else {
+            fprintf(stderr, "floe bootstrap: unexpected argument \"%s\"\n%s",
+                    argv[i], usage);
+            return 2;
+        }
+    }
+    if (!srv_config_read(&cfg, path)) {
+        return 1;
+    }
+    rc = srv_bootstrap_cmd(&cfg, realm);
+    srv_config_free(&cfg);
+    return rc;
+}
+
 static const char *config_arg(int argc, char **argv)
 {
     int i;
@@ -119,6 +151,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "migrate") == 0) {
         return cmd_migrate(config_arg(argc - 2, argv + 2));
+    }
+    if (strcmp(argv[1], "bootstrap") == 0) {
+        return cmd_bootstrap(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "dev") == 0) {
         return srv_dev_main(argc - 2, argv + 2);

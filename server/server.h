@@ -34,6 +34,11 @@ struct srv_config {
     long  idempotency_lifetime_s;
     long  metrics_retention_h;
     long  janitor_interval_s;
+    char *auth_token_secret;
+    char *auth_private_key_file;
+    char *auth_public_key_file;
+    long  auth_token_lifetime_s;
+    char *bootstrap_credentials;
 };
 
 enum srv_config_type {
@@ -71,6 +76,9 @@ void srv_config_free(struct srv_config *c);
 
 struct srv_req;
 typedef json_t *(*srv_handler_fn)(struct srv_req *req, struct fl_err *err);
+/* Authorizes a request before its handler runs: false with err set (403,
+ * or 404 where the caller must not learn the object exists). */
+typedef bool (*srv_authz_fn)(struct srv_req *req, struct fl_err *err);
 
 struct srv_route {
     const char     *method;     /* "GET", "POST", ... */
@@ -79,6 +87,8 @@ struct srv_route {
     srv_handler_fn  fn;
     const char     *iceberg;    /* Iceberg endpoint string for /config, or NULL */
     bool            idempotent; /* honours Idempotency-Key */
+    srv_authz_fn    authz;      /* NULL only for the open routes */
+    bool            open;       /* no token needed (token endpoint, probes) */
 };
 
 #define SRV_MAX_PARAMS 6

@@ -8,6 +8,8 @@
  */
 #include "server/srv_int.h"
 
+#include <string.h>
+
 /* spec: listCatalogs -> 200 {"catalogs": [Catalog]} */
 json_t *srv_h_catalog_list(struct srv_req *req, struct fl_err *err)
 {
@@ -16,11 +18,28 @@ json_t *srv_h_catalog_list(struct srv_req *req, struct fl_err *err)
     int                 i;
     json_t             *arr;
 
-    if (!cat_catalog_list(&req->cx, &list, &n, err)) {
+    struct acc_target t;
+    int               priv = ACC_CATALOG_LIST;
+    bool              all, sees;
+
+    /* with CATALOG_LIST every catalog; else those the caller holds a
+     * catalog role in */
+    memset(&t, 0, sizeof(t));
+    t.rooted = true;
+    if (!acc_check(&req->cx, &req->who, &t, &priv, 1, &all, NULL, err) ||
+        !cat_catalog_list(&req->cx, &list, &n, err)) {
         return NULL;
     }
     arr = json_array();
     for (i = 0; i < n; i++) {
+        if (!all && (!acc_sees_catalog(&req->cx, &req->who, list[i].id,
+                                       &sees, err) || !sees)) {
+            if (fl_err_isset(err)) {
+                json_decref(arr);
+                return NULL;
+            }
+            continue;
+        }
         json_array_append_new(arr, cat_catalog_to_json(&list[i]));
     }
     return json_pack("{so}", "catalogs", arr);
@@ -43,8 +62,18 @@ json_t *srv_h_catalog_create(struct srv_req *req, struct fl_err *err)
     if (v == NULL) {
         v = body;
     }
+    /* the catalog and its catalog_admin role, granted to service_admin,
+     * in one transaction (Polaris's createCatalog) */
     if (!cat_catalog_from_json(&req->cx, v, &c, err) ||
-        !cat_catalog_create(&req->cx, &c, err)) {
+        cat_conn(&req->cx, err) == NULL || !db_begin(req->cx.conn, err)) {
+        return NULL;
+    }
+    if (!cat_catalog_create(&req->cx, &c, err) ||
+        !acc_catalog_created(&req->cx, c.id, err) ||
+        !db_commit(req->cx.conn, err)) {
+        if (db_in_transaction(req->cx.conn)) {
+            db_rollback(req->cx.conn);
+        }
         return NULL;
     }
     req->status = 201;

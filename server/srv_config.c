@@ -70,6 +70,19 @@ static const struct srv_config_key keys[] = {
      87600, false, "hours reportMetrics reports are kept"},
     {"janitor.interval_s", SRV_CFG_INT, OFF(janitor_interval_s), "60", 1,
      86400, false, "how often expired keys and old reports are purged"},
+    {"auth.token_secret", SRV_CFG_STR, OFF(auth_token_secret), "", 0, 0,
+     true, "HS256 key for tokens (32+ characters); empty: RS256 keys below,"
+     " else an ephemeral key"},
+    {"auth.private_key_file", SRV_CFG_STR, OFF(auth_private_key_file), "", 0,
+     0, false, "PEM RSA private key: tokens are signed RS256"},
+    {"auth.public_key_file", SRV_CFG_STR, OFF(auth_public_key_file), "", 0,
+     0, false, "PEM RSA public key verifying them (default: from the private"
+     " key)"},
+    {"auth.token_lifetime_s", SRV_CFG_INT, OFF(auth_token_lifetime_s),
+     "3600", 60, 86400, false, "lifetime of issued tokens (expires_in)"},
+    {"bootstrap.credentials", SRV_CFG_STR, OFF(bootstrap_credentials), "", 0,
+     0, true, "realm,clientId,clientSecret[;...]: root principals created at"
+     " startup when missing (FLOE_BOOTSTRAP_CREDENTIALS)"},
 };
 
 const struct srv_config_key *srv_config_keys(size_t *n)
@@ -585,9 +598,10 @@ json_t *srv_config_effective(const struct srv_config *c)
         switch (k->type) {
         case SRV_CFG_STR:
         case SRV_CFG_LIST:
-            v = json_string(k->secret
+            v = json_string(!k->secret ? *(char *const *)base
+                : strstr(k->key, "url") != NULL
                 ? srv_redact_url(*(char *const *)base, a)
-                : *(char *const *)base);
+                : **(char *const *)base != '\0' ? "***" : "");
             break;
         case SRV_CFG_INT:
             v = json_integer(*(const long *)base);

@@ -39,6 +39,7 @@ struct dev {
     uid_t           uid;
     gid_t           gid;
     int             port;
+    const char     *cred;               /* root "clientId:clientSecret" */
     struct fl_arena *a;
 };
 
@@ -303,7 +304,13 @@ static bool demo_catalog(struct srv *s, struct dev *d)
                       "storageConfigInfo", "storageType", "FILE");
         fl_arena_own_json(a, v);
         ok = cat_catalog_from_json(&cx, v, &c, &err) &&
-             cat_catalog_create(&cx, &c, &err);
+             cat_conn(&cx, &err) != NULL && db_begin(cx.conn, &err) &&
+             cat_catalog_create(&cx, &c, &err) &&
+             acc_catalog_created(&cx, c.id, &err) &&
+             db_commit(cx.conn, &err);
+        if (!ok && cx.conn != NULL && db_in_transaction(cx.conn)) {
+            db_rollback(cx.conn);
+        }
         if (!ok) {
             fprintf(stderr, "floe dev: could not create the demo catalog: "
                     "%s\n", err.msg);
@@ -313,39 +320,50 @@ static bool demo_catalog(struct srv *s, struct dev *d)
     return ok;
 }
 
-static void print_engines(const char *host, int port, const char *wh)
+static void print_engines(const char *host, int port, const char *wh,
+                          const char *cred)
 {
     printf(
 "\n"
 "Floe is serving the Iceberg REST catalog at http://%s:%d/api/catalog\n"
 "catalog (warehouse) \"demo\" stores tables under file://%s/warehouse\n"
+"root principal credentials (client id:secret): %s\n"
 "\n"
 "Spark:\n"
 "  --conf spark.sql.catalog.demo=org.apache.iceberg.spark.SparkCatalog \\\n"
 "  --conf spark.sql.catalog.demo.type=rest \\\n"
 "  --conf spark.sql.catalog.demo.uri=http://%s:%d/api/catalog \\\n"
-"  --conf spark.sql.catalog.demo.warehouse=demo\n"
+"  --conf spark.sql.catalog.demo.warehouse=demo \\\n"
+"  --conf spark.sql.catalog.demo.credential=%s \\\n"
+"  --conf spark.sql.catalog.demo.scope=PRINCIPAL_ROLE:ALL\n"
 "\n"
 "Trino (etc/catalog/demo.properties):\n"
 "  connector.name=iceberg\n"
 "  iceberg.catalog.type=rest\n"
 "  iceberg.rest-catalog.uri=http://%s:%d/api/catalog\n"
 "  iceberg.rest-catalog.warehouse=demo\n"
+"  iceberg.rest-catalog.security=OAUTH2\n"
+"  iceberg.rest-catalog.oauth2.credential=%s\n"
+"  iceberg.rest-catalog.oauth2.scope=PRINCIPAL_ROLE:ALL\n"
 "  fs.native-local.enabled=true\n"
 "  local.location=/\n"
 "\n"
 "PyIceberg:\n"
 "  from pyiceberg.catalog import load_catalog\n"
 "  cat = load_catalog(\"demo\", type=\"rest\",\n"
-"                     uri=\"http://%s:%d/api/catalog\", warehouse=\"demo\")\n"
+"                     uri=\"http://%s:%d/api/catalog\", warehouse=\"demo\",\n"
+"                     credential=\"%s\", scope=\"PRINCIPAL_ROLE:ALL\")\n"
 "\n"
 "curl:\n"
-"  curl 'http://%s:%d/api/catalog/v1/config?warehouse=demo'\n"
-"  curl http://%s:%d/api/catalog/v1/demo/namespaces\n"
+"  TOKEN=$(curl -s http://%s:%d/api/catalog/v1/oauth/tokens \\\n"
+"    -d grant_type=client_credentials -d scope=PRINCIPAL_ROLE:ALL \\\n"
+"    -u '%s' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n"
+"  curl -H \"Authorization: Bearer $TOKEN\" \\\n"
+"    'http://%s:%d/api/catalog/v1/config?warehouse=demo'\n"
 "\n"
 "Press Ctrl-C to stop (Postgres stops too; data stays in .floe/).\n\n",
-        host, port, wh, host, port, host, port, host, port, host, port,
-        host, port);
+        host, port, wh, cred, host, port, cred, host, port, cred, host, port,
+        cred, host, port, cred, host, port);
     fflush(stdout);
 }
 
@@ -356,7 +374,108 @@ static bool on_ready(struct srv *s, void *ctx)
     if (!demo_catalog(s, d)) {
         return false;
     }
-    print_engines(s->cfg->listen_address, s->port, d->root);
+    print_engines(s->cfg->listen_address, s->port, d->root, d->cred);
+    return true;
+}
+
+/* ------------------------------------------------------------- secrets */
+
+/* The first line of `path`, or NULL. */
+static char *read_line(struct fl_arena *a, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char  line[512];
+
+    if (f == NULL) {
+        return NULL;
+    }
+    if (fgets(line, sizeof(line), f) == NULL) {
+        line[0] = '\0';
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    return line[0] ? fl_strdup(a, line) : NULL;
+}
+
+/* `value` into a new file readable by its owner only. */
+static bool write_private(const char *path, const char *value)
+{
+    int  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    bool ok;
+
+    if (fd < 0) {
+        fprintf(stderr, "floe dev: could not create %s: %s\n", path,
+                strerror(errno));
+        return false;
+    }
+    ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value) &&
+         write(fd, "\n", 1) == 1;
+    close(fd);
+    return ok;
+}
+
+/* A value kept in .floe/NAME, made by `make` on first use. */
+static char *kept(struct dev *d, const char *name, const char *made)
+{
+    char *path = fl_sprintf(d->a, "%s/%s", d->root, name);
+    char *v = read_line(d->a, path);
+
+    if (v == NULL && write_private(path, made)) {
+        v = fl_strdup(d->a, made);
+    }
+    return v;
+}
+
+/*
+ * Root credentials of the default realm: FLOE_BOOTSTRAP_CREDENTIALS when
+ * it names that realm, else kept in .floe/root-credentials so every run
+ * prints the same ones; and a token key kept in .floe/token-secret so
+ * tokens survive restarts (unless keys are configured).
+ */
+static bool dev_secrets(struct dev *d, struct srv_config *cfg,
+                        struct fl_err *err)
+{
+    const char *realm = fl_strndup(d->a, cfg->realms,
+                                   strcspn(cfg->realms, ","));
+    const char *spec = cfg->bootstrap_credentials;
+    const char *p = strstr(spec, fl_sprintf(d->a, "%s,", realm));
+    char       *cred, *colon, *key;
+
+    if (p != NULL && (p == spec || p[-1] == ';')) {
+        cred = fl_strndup(d->a, p + strlen(realm) + 1,
+                          strcspn(p + strlen(realm) + 1, ";"));
+        colon = strchr(cred, ',');
+        if (colon != NULL) {
+            *colon = ':';
+        }
+        d->cred = cred;
+    } else {
+        d->cred = kept(d, "root-credentials",
+                       fl_sprintf(d->a, "%s:%s", acc_new_client_id(d->a),
+                                  acc_new_secret(d->a)));
+        colon = d->cred ? strchr(d->cred, ':') : NULL;
+        if (colon == NULL) {
+            return FL_ERR(err, 500, "ConfigError",
+                          "%s/root-credentials is not id:secret", d->root);
+        }
+        if (!srv_config_set(cfg, "bootstrap.credentials",
+                            fl_sprintf(d->a, "%s%s%s,%.*s,%s", spec,
+                                       spec[0] ? ";" : "", realm,
+                                       (int)(colon - d->cred), d->cred,
+                                       colon + 1), err)) {
+            return false;
+        }
+    }
+    if (cfg->auth_token_secret[0] == '\0' &&
+        cfg->auth_private_key_file[0] == '\0') {
+        key = kept(d, "token-secret", acc_new_secret(d->a));
+        if (key == NULL || strlen(key) < 32 ||
+            !srv_config_set(cfg, "auth.token_secret", key, err)) {
+            return fl_err_isset(err) ||
+                   FL_ERR(err, 500, "ConfigError",
+                          "%s/token-secret is unusable", d->root);
+        }
+    }
     return true;
 }
 
@@ -449,7 +568,11 @@ int srv_dev_main(int argc, char **argv)
             fprintf(stderr, "floe dev: %s\n", err.msg);
         } else {
             srv_config_set(&cfg, "db.url", url, &err);
-            rc = srv_run(&cfg, NULL, on_ready, &d);
+            if (dev_secrets(&d, &cfg, &err)) {
+                rc = srv_run(&cfg, NULL, on_ready, &d);
+            } else {
+                fprintf(stderr, "floe dev: %s\n", err.msg);
+            }
         }
         cluster_stop(&d);
     }

@@ -404,6 +404,32 @@ static json_t *run(struct srv_req *req, struct fl_err *err)
     return body;
 }
 
+/*
+ * The audit log: every denied request (401, 403) and every mutation, with
+ * who, what and the outcome.  Reads and probes are not recorded.
+ */
+static void audit(struct srv_req *req, const struct fl_err *err)
+{
+    struct acc_audit e;
+    int              status = err->status ? err->status : req->status;
+    bool             denied = status == 401 || status == 403;
+    bool             mutation = strcmp(req->method, "GET") != 0 &&
+                                strcmp(req->method, "HEAD") != 0;
+
+    if (req->m.route == NULL || req->cx.realm == NULL ||
+        (!denied && (!mutation || req->m.route->open))) {
+        return;
+    }
+    memset(&e, 0, sizeof(e));
+    e.principal = req->authed ? req->who.name : NULL;
+    e.operation = req->m.route->op;
+    e.target = req->path;
+    e.status = status;
+    e.outcome = denied ? "denied" : status < 400 ? "allowed" : "failed";
+    e.request_id = req->rid;
+    acc_audit(&req->cx, &e);
+}
+
 static enum MHD_Result dispatch(struct srv_req *req)
 {
     struct fl_err err;
@@ -419,12 +445,16 @@ static enum MHD_Result dispatch(struct srv_req *req)
                srv_route_match(req->method, req->path, req->a, &req->m,
                                &err)) {
         fl_log_action(req->m.route->op);
-        body = run(req, &err);
+        if (req->m.route->open ||
+            (srv_authenticate(req, &err) && req->m.route->authz(req, &err))) {
+            body = run(req, &err);
+        }
     }
     if (err.status >= 500) {
         fl_log(FL_LOG_ERROR, "%s: %s (%s) at %s:%d", err.type, err.msg,
                err.log, err.file ? err.file : "?", err.line);
     }
+    audit(req, &err);
     return respond(req, body, &err);
 }
 

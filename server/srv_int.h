@@ -9,6 +9,7 @@
 
 #include "server/server.h"
 #include "catalog/catalog.h"
+#include "access/access.h"
 #include "db/db.h"
 
 #include <stdatomic.h>
@@ -47,6 +48,9 @@ struct srv_req {
     int                     status;         /* response status */
     struct srv_hdr         *headers;        /* extra response headers */
     struct cat_ctx          cx;
+    struct acc_caller       who;            /* the authenticated caller */
+    bool                    authed;         /* who is set */
+    const char             *audit_target;   /* what the request is about */
     int64_t                 t0_us;
     bool                    done;
 };
@@ -108,6 +112,8 @@ json_t *srv_identifiers(const char *const *ns, int n,
                         const struct cat_table_page *page);
 
 /* shared by the Iceberg handlers (srv_namespaces.c) */
+const char **srv_parent_levels(struct srv_req *req, const char *parent,
+                               int *n);
 bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err);
 const char **srv_strings(struct srv_req *req, json_t *arr, int *n,
                          const char *what, struct fl_err *err);
@@ -121,8 +127,44 @@ json_t *srv_h_ns_exists(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_ns_drop(struct srv_req *req, struct fl_err *err);
 json_t *srv_h_ns_update(struct srv_req *req, struct fl_err *err);
 
+/* token endpoint and JWTs: srv_token.c */
+json_t *srv_h_token(struct srv_req *req, struct fl_err *err);
+bool srv_authenticate(struct srv_req *req, struct fl_err *err);
+bool srv_token_init(struct srv *s, struct fl_err *err);
+
+/* authorizers: srv_authz.c (one per served operation) */
+bool srv_az_authenticated(struct srv_req *req, struct fl_err *err);
+bool srv_az_config(struct srv_req *req, struct fl_err *err);
+#define SRV_AZ(op) bool srv_az_##op(struct srv_req *req, struct fl_err *err)
+SRV_AZ(listNamespaces); SRV_AZ(createNamespace);
+SRV_AZ(loadNamespaceMetadata); SRV_AZ(namespaceExists);
+SRV_AZ(dropNamespace); SRV_AZ(updateProperties);
+SRV_AZ(listTables); SRV_AZ(createTable); SRV_AZ(registerTable);
+SRV_AZ(loadTable); SRV_AZ(updateTable); SRV_AZ(dropTable);
+SRV_AZ(tableExists); SRV_AZ(unregisterTable); SRV_AZ(reportMetrics);
+SRV_AZ(renameTable); SRV_AZ(commitTransaction);
+SRV_AZ(listViews); SRV_AZ(createView); SRV_AZ(registerView);
+SRV_AZ(loadView); SRV_AZ(replaceView); SRV_AZ(dropView);
+SRV_AZ(viewExists); SRV_AZ(renameView);
+SRV_AZ(listCatalogs); SRV_AZ(createCatalog); SRV_AZ(getCatalog);
+SRV_AZ(updateCatalog); SRV_AZ(deleteCatalog);
+/* shared by authorizers: the privileges `privs` on target `t`, else 403 */
+bool srv_az_require(struct srv_req *req, const struct acc_target *t,
+                    const int *privs, int n, struct acc_resolved *r,
+                    struct fl_err *err);
+
+/* handlers: srv_principals.c, srv_grants.c (management API: principals,
+ * principal roles, catalog roles, assignments, grants) */
+
+/* handlers: srv_policies.c (Polaris policy store) */
+
 /* running: srv_serve.c */
 bool srv_config_read(struct srv_config *cfg, const char *path);
+int srv_bootstrap_cmd(const struct srv_config *cfg, const char *realm);
+
+/* root credentials per realm: srv_bootstrap.c */
+bool srv_bootstrap(struct srv *s, const char *spec, const char *only,
+                   bool print, struct fl_err *err);
 int srv_run(const struct srv_config *cfg, const char *port_file,
             bool (*on_ready)(struct srv *, void *), void *ctx);
 

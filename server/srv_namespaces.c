@@ -106,8 +106,8 @@ bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err)
 }
 
 /* Split a decoded `parent` query value on 0x1F into levels. */
-static const char **parent_levels(struct srv_req *req, const char *parent,
-                                  int *n)
+const char **srv_parent_levels(struct srv_req *req, const char *parent,
+                                       int *n)
 {
     const char **lv = fl_alloc(req->a, sizeof(char *) * (strlen(parent) + 2));
     char        *p = fl_strdup(req->a, parent);
@@ -150,7 +150,7 @@ json_t *srv_h_ns_list(struct srv_req *req, struct fl_err *err)
         return NULL;
     }
     if (parent != NULL && parent[0] != '\0') {
-        lv = parent_levels(req, parent, &nlv);
+        lv = srv_parent_levels(req, parent, &nlv);
     }
     if (!cat_ns_list(&req->cx, srv_req_param(req, "prefix"), lv, nlv, token,
                      size, &page, err)) {

@@ -17,46 +17,51 @@
 #define TBL  NS "/tables/{table}"
 #define VIEW NS "/views/{view}"
 
-/* A served Iceberg route: advertised; `idem` honours Idempotency-Key. */
-#define ICE(m, path, op, fn, idem) \
-    {m, IRC path, op, fn, m " /v1" path, idem}
-/* An Iceberg operation not served yet: 406, not advertised. */
+/* A served Iceberg route: advertised; `idem` honours Idempotency-Key; `az`
+ * authorizes it (srv_authz.c). */
+#define ICE(m, path, op, fn, idem, az) \
+    {m, IRC path, op, fn, m " /v1" path, idem, az, false}
+/* An Iceberg operation not served yet: 406 to any authenticated caller,
+ * not advertised. */
 #define NOT_YET(m, path, op) \
-    {m, IRC path, op, srv_h_unsupported, NULL, false}
-/* Anything else (management API, probes). */
-#define OTHER(m, path, op, fn) {m, path, op, fn, NULL, false}
+    {m, IRC path, op, srv_h_unsupported, NULL, false, srv_az_authenticated, \
+     false}
+/* Anything else (management API, policies): authorized by `az`. */
+#define OTHER(m, path, op, fn, az) {m, path, op, fn, NULL, false, az, false}
+/* Open to anyone: the token endpoint and the probes. */
+#define OPEN(m, path, op, fn) {m, path, op, fn, NULL, false, NULL, true}
 
 static const struct srv_route routes[] = {
-    OTHER("GET", "/healthz", "healthz", srv_h_healthz),
-    OTHER("GET", "/readyz", "readyz", srv_h_readyz),
+    OPEN("GET", "/healthz", "healthz", srv_h_healthz),
+    OPEN("GET", "/readyz", "readyz", srv_h_readyz),
 
     /* Iceberg REST catalog API */
-    OTHER("GET", IRC "/config", "getConfig", srv_h_config),
-    NOT_YET("POST", "/oauth/tokens", "getToken"),
+    OTHER("GET", IRC "/config", "getConfig", srv_h_config, srv_az_config),
+    OPEN("POST", IRC "/oauth/tokens", "getToken", srv_h_token),
     ICE("GET", "/{prefix}/namespaces", "listNamespaces", srv_h_ns_list,
-        false),
+        false, srv_az_listNamespaces),
     ICE("POST", "/{prefix}/namespaces", "createNamespace", srv_h_ns_create,
-        true),
-    ICE("GET", NS, "loadNamespaceMetadata", srv_h_ns_load, false),
-    ICE("HEAD", NS, "namespaceExists", srv_h_ns_exists, false),
-    ICE("DELETE", NS, "dropNamespace", srv_h_ns_drop, true),
-    ICE("POST", NS "/properties", "updateProperties", srv_h_ns_update, true),
-    ICE("GET", NS "/tables", "listTables", srv_h_table_list, false),
-    ICE("POST", NS "/tables", "createTable", srv_h_table_create, true),
+        true, srv_az_createNamespace),
+    ICE("GET", NS, "loadNamespaceMetadata", srv_h_ns_load, false, srv_az_loadNamespaceMetadata),
+    ICE("HEAD", NS, "namespaceExists", srv_h_ns_exists, false, srv_az_namespaceExists),
+    ICE("DELETE", NS, "dropNamespace", srv_h_ns_drop, true, srv_az_dropNamespace),
+    ICE("POST", NS "/properties", "updateProperties", srv_h_ns_update, true, srv_az_updateProperties),
+    ICE("GET", NS "/tables", "listTables", srv_h_table_list, false, srv_az_listTables),
+    ICE("POST", NS "/tables", "createTable", srv_h_table_create, true, srv_az_createTable),
     ICE("POST", NS "/register", "registerTable", srv_h_table_register,
-        true),
-    ICE("GET", TBL, "loadTable", srv_h_table_load, false),
-    ICE("POST", TBL, "updateTable", srv_h_table_commit, true),
-    ICE("DELETE", TBL, "dropTable", srv_h_table_drop, true),
-    ICE("HEAD", TBL, "tableExists", srv_h_table_exists, false),
+        true, srv_az_registerTable),
+    ICE("GET", TBL, "loadTable", srv_h_table_load, false, srv_az_loadTable),
+    ICE("POST", TBL, "updateTable", srv_h_table_commit, true, srv_az_updateTable),
+    ICE("DELETE", TBL, "dropTable", srv_h_table_drop, true, srv_az_dropTable),
+    ICE("HEAD", TBL, "tableExists", srv_h_table_exists, false, srv_az_tableExists),
     ICE("POST", TBL "/unregister", "unregisterTable",
-        srv_h_table_unregister, true),
+        srv_h_table_unregister, true, srv_az_unregisterTable),
     ICE("POST", TBL "/metrics", "reportMetrics", srv_h_table_metrics,
-        false),
+        false, srv_az_reportMetrics),
     ICE("POST", "/{prefix}/tables/rename", "renameTable",
-        srv_h_table_rename, true),
+        srv_h_table_rename, true, srv_az_renameTable),
     ICE("POST", "/{prefix}/transactions/commit", "commitTransaction",
-        srv_h_transaction, true),
+        srv_h_transaction, true, srv_az_commitTransaction),
     NOT_YET("GET", NS "/functions", "listFunctions"),
     NOT_YET("GET", NS "/functions/{function}", "loadFunction"),
     NOT_YET("POST", TBL "/plan", "planTableScan"),
@@ -65,26 +70,26 @@ static const struct srv_route routes[] = {
     NOT_YET("POST", TBL "/tasks", "fetchScanTasks"),
     NOT_YET("GET", TBL "/credentials", "loadCredentials"),
     NOT_YET("POST", TBL "/sign", "signRequest"),
-    ICE("GET", NS "/views", "listViews", srv_h_view_list, false),
-    ICE("POST", NS "/views", "createView", srv_h_view_create, false),
+    ICE("GET", NS "/views", "listViews", srv_h_view_list, false, srv_az_listViews),
+    ICE("POST", NS "/views", "createView", srv_h_view_create, false, srv_az_createView),
     ICE("POST", NS "/register-view", "registerView", srv_h_view_register,
-        true),
-    ICE("GET", VIEW, "loadView", srv_h_view_load, false),
-    ICE("POST", VIEW, "replaceView", srv_h_view_replace, true),
-    ICE("DELETE", VIEW, "dropView", srv_h_view_drop, true),
-    ICE("HEAD", VIEW, "viewExists", srv_h_view_exists, false),
+        true, srv_az_registerView),
+    ICE("GET", VIEW, "loadView", srv_h_view_load, false, srv_az_loadView),
+    ICE("POST", VIEW, "replaceView", srv_h_view_replace, true, srv_az_replaceView),
+    ICE("DELETE", VIEW, "dropView", srv_h_view_drop, true, srv_az_dropView),
+    ICE("HEAD", VIEW, "viewExists", srv_h_view_exists, false, srv_az_viewExists),
     ICE("POST", "/{prefix}/views/rename", "renameView", srv_h_view_rename,
-        true),
+        true, srv_az_renameView),
 
     /* Polaris management API */
-    OTHER("GET", MGMT "/catalogs", "listCatalogs", srv_h_catalog_list),
-    OTHER("POST", MGMT "/catalogs", "createCatalog", srv_h_catalog_create),
+    OTHER("GET", MGMT "/catalogs", "listCatalogs", srv_h_catalog_list, srv_az_listCatalogs),
+    OTHER("POST", MGMT "/catalogs", "createCatalog", srv_h_catalog_create, srv_az_createCatalog),
     OTHER("GET", MGMT "/catalogs/{catalogName}", "getCatalog",
-          srv_h_catalog_get),
+          srv_h_catalog_get, srv_az_getCatalog),
     OTHER("PUT", MGMT "/catalogs/{catalogName}", "updateCatalog",
-          srv_h_catalog_update),
+          srv_h_catalog_update, srv_az_updateCatalog),
     OTHER("DELETE", MGMT "/catalogs/{catalogName}", "deleteCatalog",
-          srv_h_catalog_delete),
+          srv_h_catalog_delete, srv_az_deleteCatalog),
 };
 
 const struct srv_route *srv_routes(size_t *n)

@@ -169,7 +169,10 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
                               &err);
         s.settings.token_key = key;
     }
-    if (s.pool == NULL || key == NULL || !srv_start(&s, &err)) {
+    if (s.pool == NULL || key == NULL || !srv_token_init(&s, &err) ||
+        (cfg->bootstrap_credentials[0] != '\0' &&
+         !srv_bootstrap(&s, cfg->bootstrap_credentials, NULL, false, &err)) ||
+        !srv_start(&s, &err)) {
         fprintf(stderr, "floe: %s\n", err.msg);
         goto out;
     }
@@ -196,3 +199,44 @@ out:
     return rc;
 }
 
+
+/*
+ * `floe bootstrap`: root credentials for `realm` (NULL: every configured
+ * realm) from bootstrap.credentials, else generated and printed once.
+ */
+int srv_bootstrap_cmd(const struct srv_config *cfg, const char *realm)
+{
+    struct srv        s;
+    struct fl_err     err;
+    struct db_options o;
+    struct fl_arena  *life = fl_arena_new(4096);
+    int               rc = 1;
+
+    memset(&s, 0, sizeof(s));
+    fl_err_clear(&err);
+    s.cfg = cfg;
+    settings_init(&s, cfg, life);
+    s.migrations_dir = db_migrations_find(cfg->db_migrations_dir, life);
+    if (cfg->db_url[0] == '\0') {
+        fprintf(stderr, "floe: db.url is not set (FLOE_DB_URL)\n");
+        goto out;
+    }
+    if (!schema_check(&s, 0)) {
+        goto out;
+    }
+    memset(&o, 0, sizeof(o));
+    o.url = cfg->db_url;
+    o.size = 1;
+    o.acquire_ms = (int)cfg->db_acquire_timeout_ms;
+    s.pool = db_pool_new(&o, &err);
+    if (s.pool == NULL ||
+        !srv_bootstrap(&s, cfg->bootstrap_credentials, realm, true, &err)) {
+        fprintf(stderr, "floe bootstrap: %s\n", err.msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    db_pool_free(s.pool);
+    fl_arena_free(life);
+    return rc;
+}
