@@ -239,3 +239,49 @@ void acc_audit(struct cat_ctx *cx, const struct acc_audit *e)
         fl_log(FL_LOG_WARN, "audit event not recorded: %s", err.msg);
     }
 }
+
+DB_STMT(AUDIT_PAGE,
+    "SELECT id, at_ms, principal, operation, target, status, outcome,"
+    " request_id FROM audit_events WHERE realm = $1 AND id < $2"
+    " ORDER BY id DESC LIMIT $3");
+
+/*
+ * One page of the realm's audit events, newest first: keyset on the id,
+ * the next page token signed like every listing's.  page_size 0 = 100.
+ */
+bool acc_audit_page(struct cat_ctx *cx, const char *page_token,
+                    int page_size, json_t **events, const char **next,
+                    struct fl_err *err)
+{
+    struct db_rows *r;
+    const char     *before = "9223372036854775807";
+    int             i, limit = page_size > 0 ? page_size : 100;
+
+    *next = NULL;
+    if (page_token != NULL && page_token[0] != '\0' &&
+        (before = cat_token_decode(cx, "audit", page_token, err)) == NULL) {
+        return false;
+    }
+    if (cat_conn(cx, err) == NULL ||
+        !db_exec(cx->conn, &AUDIT_PAGE,
+                 DB_ARGS(cx->realm, before, cat_i64(cx->a, limit + 1)),
+                 cx->a, &r, err)) {
+        return false;
+    }
+    *events = json_array();
+    for (i = 0; i < r->nrows && i < limit; i++) {
+        json_array_append_new(*events, json_pack(
+            "{sI sI ss? ss ss? si ss ss}",
+            "id", (json_int_t)strtoll(db_val(r, i, 0), NULL, 10),
+            "timestamp", (json_int_t)strtoll(db_val(r, i, 1), NULL, 10),
+            "principal", db_val(r, i, 2),
+            "operation", db_val(r, i, 3),
+            "target", db_val(r, i, 4),
+            "status", (int)strtol(db_val(r, i, 5), NULL, 10),
+            "outcome", db_val(r, i, 6), "requestId", db_val(r, i, 7)));
+    }
+    if (r->nrows > limit) {
+        *next = cat_token_encode(cx, "audit", db_val(r, limit - 1, 0));
+    }
+    return true;
+}

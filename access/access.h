@@ -267,5 +267,145 @@ struct acc_audit {
 
 /* Append one audit event (outside any transaction of the request). */
 void acc_audit(struct cat_ctx *cx, const struct acc_audit *e);
+/* One page of audit events, newest first (*events: new JSON array). */
+bool acc_audit_page(struct cat_ctx *cx, const char *page_token,
+                    int page_size, json_t **events, const char **next,
+                    struct fl_err *err);
+
+/* -------------------------------------------------------- management API */
+
+/*
+ * Principals, principal roles and catalog roles as the Polaris management
+ * API shows them (acc_principals.c, acc_roles.c); role assignments and
+ * grants to catalog roles (acc_grants.c).  Names are looked up in the
+ * request's realm; strings and JSON of results live in cx->a.
+ */
+struct acc_entity {
+    int64_t     id;
+    int         type;           /* ACC_PRINCIPAL, ACC_PRINCIPAL_ROLE or
+                                 * ACC_CATALOG_ROLE */
+    const char *name;
+    const char *client_id;      /* principals */
+    bool        rotation_required; /* principals */
+    bool        federated;      /* principal roles */
+    int64_t     catalog_id;     /* catalog roles */
+    json_t     *properties;     /* string map */
+    int         version;        /* entityVersion, from 1 */
+    int64_t     created_ms;
+    int64_t     updated_ms;
+};
+
+/* Entities in name order. */
+struct acc_entities {
+    struct acc_entity *items;
+    int                n;
+};
+
+/* What a create or an update asks for (already decoded). */
+struct acc_entity_req {
+    const char *name;           /* creates */
+    json_t     *properties;     /* NULL: {} on create */
+    bool        flag;           /* federated / credentialRotationRequired */
+    json_int_t  version;        /* updates: currentEntityVersion */
+};
+
+/* Principal, PrincipalRole or CatalogRole JSON.  Returns a new reference. */
+json_t *acc_entity_to_json(const struct acc_entity *e);
+/* Name rules of the management spec; `what` names the kind.  400. */
+bool acc_name_check(const char *what, const char *name, struct fl_err *err);
+/* A string map without reserved ("polaris.") keys.  400. */
+bool acc_props_check(json_t *props, struct fl_err *err);
+
+/* principals (acc_principals.c); secrets in clear only from create,
+ * rotate and reset */
+bool acc_principal_create(struct cat_ctx *cx, const struct acc_entity_req *q,
+                          struct acc_entity *out, const char **secret,
+                          struct fl_err *err);
+bool acc_principal_get(struct cat_ctx *cx, const char *name,
+                       struct acc_entity *out, struct fl_err *err);
+bool acc_principal_list(struct cat_ctx *cx, const struct acc_caller *who,
+                        bool all, struct acc_entities *out,
+                        struct fl_err *err);
+bool acc_principal_update(struct cat_ctx *cx, const char *name,
+                          const struct acc_entity_req *q,
+                          struct acc_entity *out, struct fl_err *err);
+bool acc_principal_delete(struct cat_ctx *cx, const char *name,
+                          struct fl_err *err);
+bool acc_principal_rotate(struct cat_ctx *cx, const char *name,
+                          struct acc_entity *out, const char **secret,
+                          struct fl_err *err);
+bool acc_principal_reset(struct cat_ctx *cx, const char *name,
+                         const char *client_id, const char *new_secret,
+                         struct acc_entity *out, const char **secret,
+                         struct fl_err *err);
+
+/* principal roles (acc_roles.c) */
+bool acc_prole_create(struct cat_ctx *cx, const struct acc_entity_req *q,
+                      struct acc_entity *out, struct fl_err *err);
+bool acc_prole_get(struct cat_ctx *cx, const char *name,
+                   struct acc_entity *out, struct fl_err *err);
+bool acc_prole_list(struct cat_ctx *cx, const struct acc_caller *who,
+                    bool all, struct acc_entities *out, struct fl_err *err);
+bool acc_prole_update(struct cat_ctx *cx, const char *name,
+                      const struct acc_entity_req *q, struct acc_entity *out,
+                      struct fl_err *err);
+bool acc_prole_delete(struct cat_ctx *cx, const char *name,
+                      struct fl_err *err);
+
+/* catalog roles (acc_roles.c) */
+bool acc_catalog_id(struct cat_ctx *cx, const char *catalog, int64_t *id,
+                    struct fl_err *err);
+bool acc_crole_create(struct cat_ctx *cx, const char *catalog,
+                      const struct acc_entity_req *q, struct acc_entity *out,
+                      struct fl_err *err);
+bool acc_crole_get(struct cat_ctx *cx, const char *catalog, const char *name,
+                   struct acc_entity *out, struct fl_err *err);
+bool acc_crole_list(struct cat_ctx *cx, int64_t catalog_id,
+                    const struct acc_caller *who, bool all,
+                    struct acc_entities *out, struct fl_err *err);
+bool acc_crole_update(struct cat_ctx *cx, const char *catalog,
+                      const char *name, const struct acc_entity_req *q,
+                      struct acc_entity *out, struct fl_err *err);
+bool acc_crole_delete(struct cat_ctx *cx, const char *catalog,
+                      const char *name, struct fl_err *err);
+
+/* role assignments (acc_grants.c): `role` is a principal role assigned to
+ * a principal, or a catalog role assigned to a principal role */
+bool acc_assign(struct cat_ctx *cx, const struct acc_entity *role,
+                const struct acc_entity *grantee, bool add,
+                struct fl_err *err);
+bool acc_roles_of_principal(struct cat_ctx *cx, int64_t principal_id,
+                            struct acc_entities *out, struct fl_err *err);
+bool acc_principals_of_role(struct cat_ctx *cx, int64_t role_id,
+                            struct acc_entities *out, struct fl_err *err);
+bool acc_croles_of_prole(struct cat_ctx *cx, int64_t role_id,
+                         int64_t catalog_id, struct acc_entities *out,
+                         struct fl_err *err);
+bool acc_proles_of_crole(struct cat_ctx *cx, int64_t crole_id,
+                         struct acc_entities *out, struct fl_err *err);
+
+/* A GrantResource of the management API. */
+struct acc_grant {
+    int                type;    /* ACC_CATALOG, ACC_NAMESPACE,
+                                 * ACC_TABLE_LIKE or ACC_POLICY */
+    const char        *kind;    /* ACC_TABLE_LIKE: "table" or "view" */
+    const char *const *ns;
+    int                nns;
+    const char        *name;    /* table, view or policy */
+    int                priv;
+};
+
+/* grants to catalog roles (acc_grants.c) */
+bool acc_grant_from_json(struct fl_arena *a, json_t *v, struct acc_grant *out,
+                         struct fl_err *err);
+json_t *acc_grant_to_json(const struct acc_grant *g);
+int  acc_grant_manage_priv(const struct acc_grant *g);
+bool acc_grant_missing(struct fl_arena *a, const struct acc_grant *g,
+                       struct fl_err *err);
+bool acc_grant_change(struct cat_ctx *cx, const struct acc_entity *crole,
+                      const struct acc_grant *g, bool add, bool cascade,
+                      struct fl_err *err);
+bool acc_grant_list(struct cat_ctx *cx, const struct acc_entity *crole,
+                    struct acc_grant **out, int *n, struct fl_err *err);
 
 #endif /* FL_ACCESS_H */

@@ -8,7 +8,7 @@ set -eu
 
 BUILD="gcc make pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libssl-dev libyaml-dev libpq-dev libavro-dev zlib1g-dev postgresql"
-TEST="curl python3 python3-yaml procps"
+TEST="curl python3 python3-yaml procps openssl"
 
 want=$BUILD
 [ "${1:-run}" = test ] && want="$BUILD $TEST"

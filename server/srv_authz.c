@@ -24,13 +24,19 @@ bool srv_az_require(struct srv_req *req, const struct acc_target *t,
                     const int *privs, int n, struct acc_resolved *r,
                     struct fl_err *err)
 {
-    bool allowed;
-    int  i;
+    struct acc_resolved local;
+    bool                allowed;
+    int                 i;
 
+    if (r == NULL) {
+        r = &local;
+    }
     if (!acc_check(&req->cx, &req->who, t, privs, n, &allowed, r, err)) {
         return false;
     }
-    if (allowed) {
+    /* an unknown catalog is the handler's 404, as Polaris resolves the
+     * path before it authorizes */
+    if (allowed || (t->catalog != NULL && r->catalog_id == 0)) {
         return true;
     }
     /* name the first privilege missing */

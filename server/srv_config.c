@@ -79,7 +79,7 @@ static const struct srv_config_key keys[] = {
      0, false, "PEM RSA public key verifying them (default: from the private"
      " key)"},
     {"auth.token_lifetime_s", SRV_CFG_INT, OFF(auth_token_lifetime_s),
-     "3600", 60, 86400, false, "lifetime of issued tokens (expires_in)"},
+     "3600", 1, 86400, false, "lifetime of issued tokens (expires_in)"},
     {"bootstrap.credentials", SRV_CFG_STR, OFF(bootstrap_credentials), "", 0,
      0, true, "realm,clientId,clientSecret[;...]: root principals created at"
      " startup when missing (FLOE_BOOTSTRAP_CREDENTIALS)"},

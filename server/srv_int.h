@@ -156,7 +156,22 @@ bool srv_az_require(struct srv_req *req, const struct acc_target *t,
 /* handlers: srv_principals.c, srv_grants.c (management API: principals,
  * principal roles, catalog roles, assignments, grants) */
 
+/* handlers: srv_audit.c (Floe: the audit log) */
+SRV_AZ(listAuditEvents);
+json_t *srv_h_audit_list(struct srv_req *req, struct fl_err *err);
+
 /* handlers: srv_policies.c (Polaris policy store) */
+json_t *srv_h_policy_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_load(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_update(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_drop(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_attach(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_detach(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_policy_applicable(struct srv_req *req, struct fl_err *err);
+SRV_AZ(createPolicy); SRV_AZ(listPolicies); SRV_AZ(loadPolicy);
+SRV_AZ(updatePolicy); SRV_AZ(dropPolicy); SRV_AZ(attachPolicy);
+SRV_AZ(detachPolicy); SRV_AZ(getApplicablePolicies);
 
 /* running: srv_serve.c */
 bool srv_config_read(struct srv_config *cfg, const char *path);

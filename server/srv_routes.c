@@ -16,6 +16,9 @@
 #define NS   "/{prefix}/namespaces/{namespace}"
 #define TBL  NS "/tables/{table}"
 #define VIEW NS "/views/{view}"
+#define PCS  "/api/catalog/polaris/v1"
+#define POLS PCS NS "/policies"
+#define POL  POLS "/{policy-name}"
 
 /* A served Iceberg route: advertised; `idem` honours Idempotency-Key; `az`
  * authorizes it (srv_authz.c). */
@@ -81,6 +84,24 @@ static const struct srv_route routes[] = {
     ICE("POST", "/{prefix}/views/rename", "renameView", srv_h_view_rename,
         true, srv_az_renameView),
 
+    /* Polaris policy store (srv_policies.c) */
+    OTHER("POST", POLS, "createPolicy", srv_h_policy_create,
+          srv_az_createPolicy),
+    OTHER("GET", POLS, "listPolicies", srv_h_policy_list,
+          srv_az_listPolicies),
+    OTHER("GET", POL, "loadPolicy", srv_h_policy_load, srv_az_loadPolicy),
+    OTHER("PUT", POL, "updatePolicy", srv_h_policy_update,
+          srv_az_updatePolicy),
+    OTHER("DELETE", POL, "dropPolicy", srv_h_policy_drop,
+          srv_az_dropPolicy),
+    OTHER("PUT", POL "/mappings", "attachPolicy", srv_h_policy_attach,
+          srv_az_attachPolicy),
+    OTHER("POST", POL "/mappings", "detachPolicy", srv_h_policy_detach,
+          srv_az_detachPolicy),
+    OTHER("GET", PCS "/{prefix}/applicable-policies",
+          "getApplicablePolicies", srv_h_policy_applicable,
+          srv_az_getApplicablePolicies),
+
     /* Polaris management API */
     OTHER("GET", MGMT "/catalogs", "listCatalogs", srv_h_catalog_list, srv_az_listCatalogs),
     OTHER("POST", MGMT "/catalogs", "createCatalog", srv_h_catalog_create, srv_az_createCatalog),
@@ -90,6 +111,10 @@ static const struct srv_route routes[] = {
           srv_h_catalog_update, srv_az_updateCatalog),
     OTHER("DELETE", MGMT "/catalogs/{catalogName}", "deleteCatalog",
           srv_h_catalog_delete, srv_az_deleteCatalog),
+
+    /* Floe: the audit log */
+    OTHER("GET", MGMT "/audit-events", "listAuditEvents", srv_h_audit_list,
+          srv_az_listAuditEvents),
 };
 
 const struct srv_route *srv_routes(size_t *n)

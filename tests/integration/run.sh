@@ -40,6 +40,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Every server of the suite bootstraps the same root principal and signs
+# tokens with the same key, so one root token works across restarts.
+export FLOE_BOOTSTRAP_CREDENTIALS="POLARIS,root-client,root-secret-for-tests"
+export FLOE_AUTH_TOKEN_SECRET="integration-tests-token-secret-0123456789"
+AUTH=""
+
+# token URL [ID SECRET [SCOPE]]: prints an access token (root by default)
+token() {
+    curl -s "$1/api/catalog/v1/oauth/tokens" \
+        -d grant_type=client_credentials \
+        -d "scope=${4:-PRINCIPAL_ROLE:ALL}" \
+        -u "${2:-root-client}:${3:-root-secret-for-tests}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
 ok() { echo "ok integration $1"; }
 fail() { echo "not ok integration $1 - $2"; }
 skip() { echo "skip integration $1 ($2)"; }
@@ -107,7 +122,8 @@ stop_floe() {
 http() {
     local m=$1 p=$2
     shift 2
-    curl -s -o "$tmp/body" -w '%{http_code}' -X "$m" "$FLOE_URL$p" "$@"
+    curl -s -o "$tmp/body" -w '%{http_code}' -X "$m" "$FLOE_URL$p" \
+        ${AUTH:+-H "$AUTH"} "$@"
 }
 
 sanitizer_check() {
@@ -123,6 +139,7 @@ sanitizer_check() {
 
 . tests/integration/scripted.sh
 . tests/integration/tables.sh
+. tests/integration/security.sh
 
 # scenarios URL: the scenario suite's scripts (concurrency, volume, files
 # on disk) against a running floe whose warehouse root is $tmp/wh
@@ -133,7 +150,7 @@ scenarios() {
         return
     fi
     for f in scenarios_tables scenarios_rest; do
-        FL_MKMANIFEST=$top/$B/mkmanifest \
+        FL_TOKEN=$ROOT_TOKEN FL_MKMANIFEST=$top/$B/mkmanifest \
             python3 "tests/integration/$f.py" "$1" "$tmp/wh" ||
             fail "$f" "exited with an error"
     done
@@ -143,7 +160,10 @@ scenarios() {
 
 if [ -n "${FL_TEST_URL:-}" ]; then
     FLOE_URL=$FL_TEST_URL
+    ROOT_TOKEN=$(token "$FLOE_URL")
+    AUTH="Authorization: Bearer $ROOT_TOKEN"
     "$RUNNER" --url "$FLOE_URL" --var "WAREHOUSE=$tmp/wh" \
+        --var "ROOT_TOKEN=$ROOT_TOKEN" --header "$AUTH" \
         --tag-skip private-db tests/integration/cases/*.case
     scenarios "$FLOE_URL"
     exit 0
@@ -167,8 +187,12 @@ if ! start_floe main "$tmp/main.yaml"; then
 fi
 MAIN_PID=$FLOE_PID
 MAIN_URL=$FLOE_URL
+ROOT_TOKEN=$(token "$MAIN_URL")
+AUTH="Authorization: Bearer $ROOT_TOKEN"
+export FL_TOKEN=$ROOT_TOKEN
 
 "$RUNNER" --url "$MAIN_URL" --var "WAREHOUSE=$tmp/wh" \
+    --var "ROOT_TOKEN=$ROOT_TOKEN" --header "$AUTH" \
     --record "$tmp/record.jsonl" tests/integration/cases/*.case
 # responses against the upstream OpenAPI specs (../shared/spec; a clone
 # without it skips)
@@ -183,6 +207,7 @@ scenarios "$MAIN_URL"
 FLOE_URL=$MAIN_URL
 scripted_main
 scripted_tables
+t_security
 stop_floe "$MAIN_PID"
 sanitizer_check main "$tmp/main.log"
 scripted_private

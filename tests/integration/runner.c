@@ -685,6 +685,8 @@ struct opts {
     struct pairs  vars;         /* --var */
     const char  **skip;         /* --tag-skip, borrowed from argv */
     size_t        n_skip;
+    const char  **hdr;          /* --header "Name: value", borrowed */
+    size_t        n_hdr;
     bool          verbose;
     const char   *record_path;  /* --record, borrowed from argv */
     FILE         *record;       /* open when --record was given */
@@ -1169,6 +1171,21 @@ static struct curl_slist *request_headers(const struct rctx *cx,
         buf_addf(&h, vlen ? "%.*s: %.*s" : "%.*s;", (int)nlen, line.p,
                  (int)vlen, value);
         hl = curl_slist_append(hl, buf_str(&h));
+    }
+    /* --header defaults, unless the exchange sets that header itself */
+    for (i = 0; i < cx->o->n_hdr; i++) {
+        const char *d = cx->o->hdr[i];
+        size_t      dn = strcspn(d, ":");
+        size_t      j;
+        bool        set = false;
+
+        for (j = 0; j < e->req_h.n && !set; j++) {
+            set = strncasecmp(e->req_h.v[j], d, dn) == 0 &&
+                  e->req_h.v[j][dn] == ':';
+        }
+        if (!set) {
+            hl = curl_slist_append(hl, d);
+        }
     }
     hl = curl_slist_append(hl, "Expect:");
     if (!*has_ct) {
@@ -1747,7 +1764,8 @@ out:
 static void usage(void)
 {
     fputs("usage: runner --url http://HOST:PORT [--var NAME=VALUE]... "
-          "[--tag-skip TAG]... [--record FILE] [--verbose] FILE.case...\n",
+          "[--tag-skip TAG]... [--header 'Name: value']... [--record FILE] "
+          "[--verbose] FILE.case...\n",
           stderr);
     exit(2);
 }
@@ -1758,6 +1776,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     int i;
 
     o->skip = xrealloc(NULL, (size_t)argc * sizeof(*o->skip));
+    o->hdr = xrealloc(NULL, (size_t)argc * sizeof(*o->hdr));
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         const char *eq;
@@ -1778,6 +1797,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->record_path = argv[++i];
         } else if (strcmp(a, "--tag-skip") == 0) {
             o->skip[o->n_skip++] = argv[++i];
+        } else if (strcmp(a, "--header") == 0) {
+            o->hdr[o->n_hdr++] = argv[++i];
         } else if (strcmp(a, "--var") == 0) {
             a = argv[++i];
             eq = strchr(a, '=');
@@ -1813,6 +1834,7 @@ int main(int argc, char **argv)
                     o.record_path, strerror(errno));
             pairs_free(&o.vars);
             free(o.skip);
+            free(o.hdr);
             return 2;
         }
     }
@@ -1847,6 +1869,7 @@ int main(int argc, char **argv)
     curl_global_cleanup();
     pairs_free(&o.vars);
     free(o.skip);
+    free(o.hdr);
     buf_free(&url);
     return failed ? 1 : 0;
 }

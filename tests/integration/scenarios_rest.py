@@ -76,6 +76,8 @@ def call(method, path, body=None, headers=None, raw=None):
     data = raw if raw is not None else (
         None if body is None else json.dumps(body).encode())
     h = {"Content-Type": "application/json"}
+    if os.environ.get("FL_TOKEN"):
+        h["Authorization"] = "Bearer " + os.environ["FL_TOKEN"]
     h.update(headers or {})
     req = urllib.request.Request(BASE + path, data=data, method=method,
                                  headers=h)
@@ -136,6 +138,12 @@ def new_catalog(tag, namespaces=("ns",)):
                        "file://%s/%s" % (WAREHOUSE, name)},
         "storageConfigInfo": {"storageType": "FILE"}}}), 201,
         "create catalog " + name)
+    # data access (purge, metrics) for catalog_admin, as Polaris's
+    # quickstart does
+    want(call("PUT", "/api/management/v1/catalogs/%s/catalog-roles/"
+              "catalog_admin/grants" % name, {"grant": {
+                  "type": "catalog", "privilege": "CATALOG_MANAGE_CONTENT"}}),
+         201, "grant CATALOG_MANAGE_CONTENT on " + name)
     for ns in namespaces:
         want(call("POST", irc(name, "namespaces"), {"namespace": [ns]}), 200,
              "create namespace " + ns)
@@ -259,16 +267,20 @@ def unsupported_scenarios():
             expect(after.header("ETag") == etag, "the ETag changed")
         one()
 
-    @scenario("unsupported-getToken")
+    @scenario("token-wrong-secret-401")
     def token():
-        # the deprecated OAuth2 endpoint, form-encoded as clients send it
+        # the OAuth2 endpoint, form-encoded as clients send it: a wrong
+        # secret is 401 unauthorized_client in the OAuth error shape
         form = urllib.parse.urlencode({
-            "grant_type": "client_credentials", "client_id": "root",
-            "client_secret": "s3cr3t", "scope": "PRINCIPAL_ROLE:ALL"})
+            "grant_type": "client_credentials", "client_id": "root-client",
+            "client_secret": "not-the-secret", "scope": "PRINCIPAL_ROLE:ALL"})
         r = call("POST", "/api/catalog/v1/oauth/tokens", raw=form.encode(),
                  headers={"Content-Type":
                           "application/x-www-form-urlencoded"})
-        error_model(r, 406, "UnsupportedOperationException")
+        expect(r.status == 401, "status %s" % r.status)
+        expect(r.json == {"error": "unauthorized_client",
+                          "error_description": "invalid client credentials"},
+               "body %r" % r.json)
     token()
 
     @scenario("unsupported-missing-table")

@@ -39,6 +39,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+
+def auth(h):
+    """Adds the bearer token run.sh passes in FL_TOKEN."""
+    tok = os.environ.get("FL_TOKEN")
+    if tok and "Authorization" not in h:
+        h["Authorization"] = "Bearer " + tok
+    return h
+
 BASE = None
 WH = None
 FAILED = []
@@ -56,7 +64,7 @@ class Fail(Exception):
 def call(method, path, body=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(BASE + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=auth({"Content-Type": "application/json"}))
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             raw = r.read()
@@ -96,6 +104,11 @@ def new_catalog(name):
         "properties": {"default-base-location": "file://%s/%s" % (WH, cat)},
         "storageConfigInfo": {"storageType": "FILE"}}})
     expect(st, 201, b, "create catalog " + cat)
+    # data access (purge) for catalog_admin, as Polaris's quickstart does
+    st, b = call("PUT", "/api/management/v1/catalogs/%s/catalog-roles/"
+                 "catalog_admin/grants" % cat, {"grant": {
+                     "type": "catalog", "privilege": "CATALOG_MANAGE_CONTENT"}})
+    expect(st, 201, b, "grant CATALOG_MANAGE_CONTENT on " + cat)
     return cat
 
 

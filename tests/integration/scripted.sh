@@ -57,7 +57,7 @@ t_concurrent_creates() {
         return
     fi
     for i in $(seq 1 8); do
-        curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+        curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "$AUTH" \
             "$FLOE_URL/api/catalog/v1/race/namespaces" \
             -d '{"namespace":["same"]}' >"$tmp/race.$i" &
     done
@@ -74,8 +74,10 @@ t_concurrent_creates() {
     fi
     # drop racing a child create: never an orphan child
     http POST /api/catalog/v1/race/namespaces -d '{"namespace":["p"]}' >/dev/null
-    curl -s -o /dev/null -X DELETE "$FLOE_URL/api/catalog/v1/race/namespaces/p" &
-    curl -s -o /dev/null -X POST "$FLOE_URL/api/catalog/v1/race/namespaces" \
+    curl -s -o /dev/null -X DELETE -H "$AUTH" \
+        "$FLOE_URL/api/catalog/v1/race/namespaces/p" &
+    curl -s -o /dev/null -X POST -H "$AUTH" \
+        "$FLOE_URL/api/catalog/v1/race/namespaces" \
         -d '{"namespace":["p","c"]}' &
     wait_children
     local orphans
@@ -230,8 +232,8 @@ t_reconnect() {
 
 t_fault_injection() {
     local st
-    # statements 1 and 2 load the page-token key at startup
-    FL_FAULT=db:3 start_floe fault "$tmp/main.yaml"
+    # statements 1 and 2 load the page-token key at startup (no bootstrap)
+    FLOE_BOOTSTRAP_CREDENTIALS= FL_FAULT=db:3 start_floe fault "$tmp/main.yaml"
     st=$(http GET /api/management/v1/catalogs)
     if [ "$st" = 503 ] && [ "$(json_field "$tmp/body" error.code)" = 503 ]; then
         ok fault-db-503

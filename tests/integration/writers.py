@@ -29,10 +29,18 @@ import urllib.error
 import urllib.request
 
 
+def auth(h):
+    """Adds the bearer token run.sh passes in FL_TOKEN."""
+    tok = os.environ.get("FL_TOKEN")
+    if tok and "Authorization" not in h:
+        h["Authorization"] = "Bearer " + tok
+    return h
+
+
 def call(method, url, body=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=auth({"Content-Type": "application/json"}))
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             raw = r.read()
