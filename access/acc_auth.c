@@ -311,7 +311,7 @@ fail:
 }
 
 bool acc_catalog_created(struct cat_ctx *cx, int64_t catalog_id,
-                         struct fl_err *err)
+                         bool content, struct fl_err *err)
 {
     struct db_conn *c = cat_conn(cx, err);
     struct db_rows *cr, *sa;
@@ -332,6 +332,9 @@ bool acc_catalog_created(struct cat_ctx *cx, int64_t catalog_id,
                        ACC_CATALOG_MANAGE_ACCESS, catalog_id, err) ||
         !acc_grant_add(cx, ACC_CATALOG, catalog_id, ACC_CATALOG_ROLE, role,
                        ACC_CATALOG_MANAGE_METADATA, catalog_id, err) ||
+        (content &&
+         !acc_grant_add(cx, ACC_CATALOG, catalog_id, ACC_CATALOG_ROLE, role,
+                        ACC_CATALOG_MANAGE_CONTENT, catalog_id, err)) ||
         !db_exec(c, &SERVICE_ADMIN_ID, DB_ARGS(cx->realm), cx->a, &sa,
                  err)) {
         return false;

@@ -69,7 +69,7 @@ json_t *srv_h_catalog_create(struct srv_req *req, struct fl_err *err)
         return NULL;
     }
     if (!cat_catalog_create(&req->cx, &c, err) ||
-        !acc_catalog_created(&req->cx, c.id, err) ||
+        !acc_catalog_created(&req->cx, c.id, false, err) ||
         !db_commit(req->cx.conn, err)) {
         if (db_in_transaction(req->cx.conn)) {
             db_rollback(req->cx.conn);

@@ -306,7 +306,7 @@ static bool demo_catalog(struct srv *s, struct dev *d)
         ok = cat_catalog_from_json(&cx, v, &c, &err) &&
              cat_conn(&cx, &err) != NULL && db_begin(cx.conn, &err) &&
              cat_catalog_create(&cx, &c, &err) &&
-             acc_catalog_created(&cx, c.id, &err) &&
+             acc_catalog_created(&cx, c.id, true, &err) &&
              db_commit(cx.conn, &err);
         if (!ok && cx.conn != NULL && db_in_transaction(cx.conn)) {
             db_rollback(cx.conn);
