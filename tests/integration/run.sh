@@ -149,7 +149,7 @@ scenarios() {
         echo "skip scenarios (no python3)"
         return
     fi
-    for f in scenarios_tables scenarios_rest; do
+    for f in scenarios_tables scenarios_rest rbac; do
         FL_TOKEN=$ROOT_TOKEN FL_MKMANIFEST=$top/$B/mkmanifest \
             python3 "tests/integration/$f.py" "$1" "$tmp/wh" ||
             fail "$f" "exited with an error"
