@@ -12,6 +12,10 @@ local path = os.getenv("BENCH_PATH") or "/api/catalog/v1/bench/namespaces/ns/tab
 local ntables = tonumber(os.getenv("BENCH_TABLES") or "32")
 local run = os.getenv("BENCH_RUN") or "r"
 local headers = { ["Content-Type"] = "application/json" }
+-- run.sh exports the bench principal's token
+if os.getenv("BENCH_TOKEN") then
+    headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
 local nthreads = 0
 local n = 0
 -- tid is a global: setup() sets it in each thread's own Lua state.

@@ -150,7 +150,7 @@ http() {
     local m=$1 p=$2
     shift 2
     curl -s -o "$tmp/body" -w '%{http_code}' -X "$m" \
-        -H 'Content-Type: application/json' "$FLOE_URL$p" "$@"
+        -H 'Content-Type: application/json' -H "$AUTH" "$FLOE_URL$p" "$@"
 }
 
 # expect WANT STATUS WHAT
@@ -206,6 +206,8 @@ log:
 EOF
 "$FLOE" migrate -c "$tmp/floe.yaml" >"$tmp/migrate.out" 2>&1 ||
     die "floe migrate failed: $(tail -n 5 "$tmp/migrate.out")"
+export FLOE_BOOTSTRAP_CREDENTIALS="POLARIS,bench-root,bench-root-secret"
+export FLOE_AUTH_TOKEN_SECRET="bench-token-secret-0123456789abcdef"
 $FLOE_WRAP "$FLOE" serve -c "$tmp/floe.yaml" --port-file "$tmp/floe.port" \
     >"$tmp/floe.out" 2>"$tmp/floe.log" &
 pids+=($!)
@@ -223,6 +225,13 @@ for i in $(seq 1 200); do
 done
 [ -n "$FLOE_URL" ] || die "floe did not start: $(tail -n 10 "$tmp/floe.log")"
 say "bench: floe at $FLOE_URL ($FT threads, pool $FT)"
+TOKEN=$(curl -s "$FLOE_URL/api/catalog/v1/oauth/tokens" \
+    -d grant_type=client_credentials -d scope=PRINCIPAL_ROLE:ALL \
+    -u bench-root:bench-root-secret |
+    sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+[ -n "$TOKEN" ] || die "no token from floe"
+AUTH="Authorization: Bearer $TOKEN"
+export BENCH_TOKEN=$TOKEN
 
 # ------------------------------------------------------------ 3. tables
 
@@ -274,7 +283,7 @@ done
 # ------------------------------------------------------------ 4. loadTable
 
 st=$(curl -s -o "$tmp/load.json" -D "$tmp/load.hdr" -w '%{http_code}' \
-    "$FLOE_URL$T/big")
+    -H "$AUTH" "$FLOE_URL$T/big")
 [ "$st" = 200 ] || die "loadTable: HTTP $st"
 BODY=$(wc -c <"$tmp/load.json")
 grep -q '"snapshots"' "$tmp/load.json" || die "loadTable body has no snapshots"
@@ -339,9 +348,9 @@ cmp -s "$tmp/load.json" <(curl -s "$NGX_URL") ||
 
 say "bench: loadTable body $BODY bytes; wrk -t$WT -c$LC -d${DUR}s (+${WARM}s warm-up)"
 say "bench:   nginx $NGX_URL"
-run_wrk load-nginx "$NGX_URL" "$LC"
+run_wrk load-nginx "$NGX_URL" "$LC" -H "$AUTH"
 say "bench:   floe  $FLOE_URL$T/big"
-run_wrk load-floe "$FLOE_URL$T/big" "$LC"
+run_wrk load-floe "$FLOE_URL$T/big" "$LC" -H "$AUTH"
 
 # ------------------------------------------------------------ 5. commits
 
