@@ -202,16 +202,70 @@ static bool scope_held(struct cat_ctx *cx, const char *scope,
     return true;
 }
 
+/*
+ * Cached callers: "name\0id\0role\0id\0role\0..." under
+ * "caller\x1f<realm>\x1f<principal id>\x1f<scope>".
+ */
+static bool caller_cached(struct cat_ctx *cx, const char *key,
+                          struct acc_caller *out)
+{
+    size_t      len, n = 0, i;
+    const char *p = acc_cache_get(cx->a, key, &len), *end;
+
+    if (p == NULL) {
+        return false;
+    }
+    end = p + len;
+    for (i = 0; i < len; i++) {
+        n += p[i] == '\0';
+    }
+    out->name = p;
+    out->root = strcmp(p, "root") == 0;
+    out->roles = fl_alloc(cx->a, sizeof(int64_t) * (n / 2 + 1));
+    out->role_names = fl_alloc(cx->a, sizeof(char *) * (n / 2 + 1));
+    for (p += strlen(p) + 1; p < end; p += strlen(p) + 1) {
+        out->roles[out->nroles] = strtoll(p, NULL, 10);
+        p += strlen(p) + 1;
+        out->role_names[out->nroles++] = p;
+    }
+    return true;
+}
+
+static void caller_cache(struct cat_ctx *cx, const char *key,
+                         const struct acc_caller *c, uint64_t stamp)
+{
+    struct fl_buf b;
+    int           i;
+
+    fl_buf_init(&b, cx->a, 0);
+    fl_buf_append(&b, c->name, strlen(c->name) + 1);
+    for (i = 0; i < c->nroles; i++) {
+        fl_buf_printf(&b, "%lld", (long long)c->roles[i]);
+        fl_buf_append(&b, "", 1);
+        fl_buf_append(&b, c->role_names[i], strlen(c->role_names[i]) + 1);
+    }
+    acc_cache_put(key, b.p, b.len, stamp);
+}
+
 bool acc_caller_load(struct cat_ctx *cx, int64_t principal_id,
                      const char *scope, bool strict, struct acc_caller *out,
                      struct fl_err *err)
 {
-    struct db_conn *c = cat_conn(cx, err);
+    struct db_conn *c;
     struct db_rows *r;
     bool            all;
     int             i;
+    uint64_t        stamp = acc_cache_epoch();
+    const char     *key = fl_sprintf(cx->a, "caller\x1f%s\x1f%lld\x1f%s",
+                                     cx->realm, (long long)principal_id,
+                                     scope);
 
     memset(out, 0, sizeof(*out));
+    if (!strict && caller_cached(cx, key, out)) {
+        out->principal_id = principal_id;
+        return true;
+    }
+    c = cat_conn(cx, err);
     if (c == NULL ||
         !db_exec(c, &CALLER_ROLES,
                  DB_ARGS(cx->realm, cat_i64(cx->a, principal_id)), cx->a, &r,
@@ -239,6 +293,7 @@ bool acc_caller_load(struct cat_ctx *cx, int64_t principal_id,
             out->role_names[out->nroles++] = rn;
         }
     }
+    caller_cache(cx, key, out, stamp);
     return true;
 }
 

@@ -82,6 +82,37 @@ char *acc_roles_array(struct fl_arena *a, const struct acc_caller *who)
     return b.p;
 }
 
+/* A cached decision of acc_check. */
+struct decision {
+    struct acc_resolved r;
+    bool                allowed;
+};
+
+/* Everything a decision depends on, as a cache key. */
+static const char *decision_key(struct cat_ctx *cx,
+                                const struct acc_caller *who,
+                                const struct acc_target *t, const int *privs,
+                                int n)
+{
+    struct fl_buf b;
+    int           i;
+
+    fl_buf_init(&b, cx->a, 0);
+    fl_buf_printf(&b, "check\x1f%s\x1f%s\x1f%s\x1f%d", cx->realm,
+                  acc_roles_array(cx->a, who), t->catalog ? t->catalog : "",
+                  t->nns);
+    for (i = 0; i < t->nns; i++) {
+        fl_buf_printf(&b, "\x1f%s", t->ns[i]);
+    }
+    fl_buf_printf(&b, "\x1f%s\x1f%d\x1f%s\x1f%d", t->leaf ? t->leaf : "",
+                  t->leaf ? t->leaf_type : 0,
+                  t->leaf_kind ? t->leaf_kind : "", t->rooted);
+    for (i = 0; i < n; i++) {
+        fl_buf_printf(&b, "\x1f%d", privs[i]);
+    }
+    return b.p;
+}
+
 /* Parse {5,31} into `held` flags (indexed by privilege code). */
 static void held_parse(const char *s, bool held[ACC_PRIV_MAX + 1])
 {
@@ -127,16 +158,27 @@ bool acc_check(struct cat_ctx *cx, const struct acc_caller *who,
                const struct acc_target *t, const int *privs, int n,
                bool *allowed, struct acc_resolved *r, struct fl_err *err)
 {
-    struct db_conn     *c = cat_conn(cx, err);
+    struct db_conn     *c;
     struct db_rows     *rows;
     struct acc_resolved local;
+    struct decision     d, *hit;
     bool                held[ACC_PRIV_MAX + 1];
+    uint64_t            stamp = acc_cache_epoch();
+    const char         *key = decision_key(cx, who, t, privs, n);
+    size_t              len;
 
     *allowed = false;
     if (r == NULL) {
         r = &local;
     }
     memset(r, 0, sizeof(*r));
+    hit = acc_cache_get(cx->a, key, &len);
+    if (hit != NULL && len == sizeof(*hit)) {
+        *r = hit->r;
+        *allowed = hit->allowed;
+        return true;
+    }
+    c = cat_conn(cx, err);
     if (c == NULL ||
         !db_exec(c, &CHECK_PATH,
                  DB_ARGS(cx->realm, t->catalog,
@@ -155,6 +197,15 @@ bool acc_check(struct cat_ctx *cx, const struct acc_caller *who,
     r->leaf_found = strcmp(db_val(rows, 0, 2), "t") == 0;
     held_parse(db_val(rows, 0, 3), held);
     *allowed = held_all(held, privs, n);
+    /* only a fully resolved path: a missing part may appear without any
+     * notification, and callers look at what was resolved */
+    if (r->catalog_id != 0 && r->depth == t->nns &&
+        (t->leaf == NULL || r->leaf_found)) {
+        memset(&d, 0, sizeof(d));
+        d.r = *r;
+        d.allowed = *allowed;
+        acc_cache_put(key, &d, sizeof(d), stamp);
+    }
     return true;
 }
 

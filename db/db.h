@@ -75,6 +75,15 @@ void db_on_commit(struct db_conn *c, struct fl_arena *a, void (*fn)(void *),
 bool db_in_transaction(const struct db_conn *c);
 bool db_ping(struct db_pool *p, struct fl_arena *a, struct fl_err *err);
 
+/* LISTEN on `channel` in a thread of its own (db_listen.c): fn(arg, true)
+ * on connect and on every notification, fn(arg, false) when the
+ * connection is lost (it reconnects every second) and on stop. */
+struct db_listener;
+struct db_listener *db_listen_start(const char *url, const char *channel,
+                                    void (*fn)(void *arg, bool live),
+                                    void *arg);
+void db_listen_stop(struct db_listener *l);
+
 /* Migrations: migrations/NNNN_name.sql, applied in order, once each. */
 struct db_migration_status {
     int applied;            /* migrations recorded in schema_migrations */

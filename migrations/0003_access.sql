@@ -68,22 +68,21 @@ CREATE TABLE grants (
 CREATE INDEX grants_grantee ON grants (realm, grantee_type, grantee_id);
 CREATE INDEX grants_catalog ON grants (catalog_id);
 
--- Every grant change bumps the realm's version: cached effective grants
--- compare it (DESIGN 10).
-CREATE TABLE grants_versions (
-    realm           text    PRIMARY KEY,
-    version         bigint  NOT NULL
-);
-
-CREATE FUNCTION floe_grants_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Every change that can alter an authorization decision notifies channel
+-- floe_grants: grants, principals dropped, tables and views moved (a
+-- decision cached for a path must not follow another object into it).
+-- Servers LISTEN and drop their cached callers and decisions (DESIGN 10).
+CREATE FUNCTION floe_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO grants_versions AS v (realm, version)
-    VALUES (COALESCE(NEW.realm, OLD.realm), 1)
-    ON CONFLICT (realm) DO UPDATE SET version = v.version + 1;
+    PERFORM pg_notify('floe_grants', '');
     RETURN NULL;
 END $$;
-CREATE TRIGGER grants_bump AFTER INSERT OR UPDATE OR DELETE ON grants
-    FOR EACH ROW EXECUTE FUNCTION floe_grants_bump();
+CREATE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE ON grants
+    FOR EACH STATEMENT EXECUTE FUNCTION floe_access_changed();
+CREATE TRIGGER principals_changed AFTER DELETE ON principals
+    FOR EACH STATEMENT EXECUTE FUNCTION floe_access_changed();
+CREATE TRIGGER tables_moved AFTER UPDATE OF name, namespace_id ON tables
+    FOR EACH STATEMENT EXECUTE FUNCTION floe_access_changed();
 
 -- Dropping an entity drops the grants on it and the grants it holds.
 CREATE FUNCTION floe_grants_forget() RETURNS trigger LANGUAGE plpgsql AS $$

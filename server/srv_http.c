@@ -405,6 +405,27 @@ static json_t *run(struct srv_req *req, struct fl_err *err)
 }
 
 /*
+ * A change that may alter authorization decisions (grants, roles,
+ * principals, drops, moves) drops this server's cached decisions before
+ * the client hears of it; other servers follow on the notification.
+ */
+static void invalidate(struct srv_req *req, const struct fl_err *err)
+{
+    const char *op;
+
+    if (req->m.route == NULL || err->status != 0 ||
+        strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
+        return;
+    }
+    op = req->m.route->op;
+    if (strncmp(req->m.route->path, "/api/management/", 16) == 0 ||
+        strcmp(req->method, "DELETE") == 0 || strstr(op, "rename") != NULL ||
+        strstr(op, "egister") != NULL) {
+        acc_cache_invalidate();
+    }
+}
+
+/*
  * The audit log: every denied request (401, 403) and every mutation, with
  * who, what and the outcome.  Reads and probes are not recorded.
  */
@@ -454,6 +475,7 @@ static enum MHD_Result dispatch(struct srv_req *req)
         fl_log(FL_LOG_ERROR, "%s: %s (%s) at %s:%d", err.type, err.msg,
                err.log, err.file ? err.file : "?", err.line);
     }
+    invalidate(req, &err);
     audit(req, &err);
     return respond(req, body, &err);
 }

@@ -176,6 +176,9 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
         fprintf(stderr, "floe: %s\n", err.msg);
         goto out;
     }
+    /* cached callers and decisions live while this listener is connected */
+    s.listener = db_listen_start(cfg->db_url, "floe_grants", acc_cache_event,
+                                 NULL);
     fl_log(FL_LOG_INFO, "serving on http://%s:%d", cfg->listen_address,
            s.port);
     if (port_file != NULL && !write_port_file(port_file, s.port)) {
@@ -192,6 +195,8 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
 stop:
     srv_stop(&s);
     srv_janitor_stop();
+    db_listen_stop(s.listener);
+    acc_cache_clear();
 out:
     db_pool_free(s.pool);
     free(key);
