@@ -196,11 +196,12 @@ bool acc_bootstrap(struct cat_ctx *cx, const char *client_id,
 /*
  * Polaris's createCatalog side effects, in the caller's transaction:
  * catalog role catalog_admin with CATALOG_MANAGE_ACCESS and
- * CATALOG_MANAGE_METADATA on the catalog, CATALOG_ROLE_USAGE on it to
+ * CATALOG_MANAGE_METADATA on the catalog (and CATALOG_MANAGE_CONTENT when
+ * `content`, as `floe dev` wants), CATALOG_ROLE_USAGE on it to
  * service_admin.
  */
 bool acc_catalog_created(struct cat_ctx *cx, int64_t catalog_id,
-                         struct fl_err *err);
+                         bool content, struct fl_err *err);
 
 /* --------------------------------------------------------------- checks */
 
@@ -253,6 +254,14 @@ bool acc_sees_catalog(struct cat_ctx *cx, const struct acc_caller *who,
 /* 403 ForbiddenException naming the principal and the privilege. */
 bool acc_denied(struct fl_err *err, const struct acc_caller *who,
                 const char *op, int priv);
+
+/* ---------------------------------------------------------------- cache */
+
+/* Callers and decisions are cached while a listener on channel
+ * floe_grants is connected: pass acc_cache_event to db_listen_start. */
+void acc_cache_event(void *arg, bool live);
+void acc_cache_invalidate(void);
+void acc_cache_clear(void);
 
 /* ---------------------------------------------------------------- audit */
 

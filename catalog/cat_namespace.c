@@ -47,7 +47,9 @@ DB_STMT(NS_CONTENTS,
     " (SELECT count(*) FROM (SELECT 1 FROM tables"
     "   WHERE namespace_id = $1 AND kind = 'table' LIMIT 1000) t),"
     " (SELECT count(*) FROM (SELECT 1 FROM tables"
-    "   WHERE namespace_id = $1 AND kind = 'view' LIMIT 1000) v)");
+    "   WHERE namespace_id = $1 AND kind = 'view' LIMIT 1000) v),"
+    " (SELECT count(*) FROM (SELECT 1 FROM policies"
+    "   WHERE namespace_id = $1 LIMIT 1000) p)");
 DB_STMT(NS_UPDATE,
     "WITH old AS (SELECT id, properties FROM namespaces WHERE id = $1"
     "             FOR UPDATE)"
@@ -263,7 +265,7 @@ static bool not_empty(struct cat_ctx *cx, const char *id,
                       const char *const *levels, int n, struct fl_err *err)
 {
     static const char *const what[] = {"child namespace(s)", "table(s)",
-                                       "view(s)"};
+                                       "view(s)", "policy(ies)"};
     struct db_rows *r;
     struct fl_err   e;
     const char     *name = cat_ns_render(cx->a, levels, n);
@@ -271,7 +273,7 @@ static bool not_empty(struct cat_ctx *cx, const char *id,
 
     fl_err_clear(&e);
     if (db_exec(cx->conn, &NS_CONTENTS, DB_ARGS(id), cx->a, &r, &e)) {
-        for (i = 0; i < 3; i++) {
+        for (i = 0; i < 4; i++) {
             const char *c = db_val(r, 0, i);
 
             if (c != NULL && strcmp(c, "0") != 0) {

@@ -278,4 +278,98 @@ bool cat_tables_commit(struct cat_ctx *cx, const char *catalog,
                        struct cat_change *changes, int n,
                        struct fl_err *err);
 
+/* -------------------------------------------------------------- policies */
+
+/* The Polaris policy store (cat_policy.c) and policy content
+ * (cat_policy_content.c).  A policy is named by a struct cat_ident: the
+ * namespace it lives in and its name. */
+
+#define CAT_POLICY_ROW_FILTER  "floe.row-filter"
+#define CAT_POLICY_COLUMN_MASK "floe.column-mask"
+
+struct cat_policy_type {
+    const char *name;           /* "system.snapshot-expiry", ... */
+    bool        inheritable;
+    const char *rule_kind;      /* policy_rules.kind (Floe's types) or NULL */
+};
+
+/* A policy (Polaris's Policy; ApplicablePolicy adds ns and inherited). */
+struct cat_policy {
+    const char  *name;
+    const char  *type;
+    bool         inheritable;
+    const char  *description;   /* NULL when none */
+    const char  *content;
+    int          version;       /* 0 at creation, +1 per update */
+    const char **ns;            /* the namespace it lives in */
+    int          nns;
+    bool         inherited;     /* applicable: attached to an ancestor */
+};
+
+struct cat_policy_update {
+    const char *description;    /* NULL: keep */
+    const char *content;        /* NULL: keep */
+    bool        check_version;  /* current-policy-version was given */
+    json_int_t  version;
+};
+
+enum cat_target_type {
+    CAT_TARGET_CATALOG,
+    CAT_TARGET_NAMESPACE,
+    CAT_TARGET_TABLE            /* "table-like" */
+};
+
+/* What a policy is attached to: path is the namespace, then the table. */
+struct cat_policy_target {
+    enum cat_target_type type;
+    const char *const   *path;
+    int                  n;
+};
+
+struct cat_policy_page {
+    struct cat_policy *items;
+    int                n;
+    const char        *next_token;  /* NULL on the last page */
+};
+
+const struct cat_policy_type *cat_policy_type_find(const char *name);
+bool cat_policy_validate(struct fl_arena *a, const char *type,
+                         const char *content, json_t **rules,
+                         struct fl_err *err);
+bool cat_policy_create(struct cat_ctx *cx, const char *catalog,
+                       const struct cat_ident *id, const char *type,
+                       const char *description, const char *content,
+                       struct cat_policy *out, struct fl_err *err);
+bool cat_policy_get(struct cat_ctx *cx, const char *catalog,
+                    const struct cat_ident *id, struct cat_policy *out,
+                    struct fl_err *err);
+bool cat_policy_update(struct cat_ctx *cx, const char *catalog,
+                       const struct cat_ident *id,
+                       const struct cat_policy_update *u,
+                       struct cat_policy *out, struct fl_err *err);
+bool cat_policy_drop(struct cat_ctx *cx, const char *catalog,
+                     const struct cat_ident *id, bool detach_all,
+                     struct fl_err *err);
+bool cat_policy_list(struct cat_ctx *cx, const char *catalog,
+                     const char *const *ns, int nns, const char *type,
+                     const char *page_token, int page_size,
+                     struct cat_table_page *out, struct fl_err *err);
+bool cat_policy_attach(struct cat_ctx *cx, const char *catalog,
+                       const struct cat_ident *id,
+                       const struct cat_policy_target *t, json_t *params,
+                       struct fl_err *err);
+bool cat_policy_detach(struct cat_ctx *cx, const char *catalog,
+                       const struct cat_ident *id,
+                       const struct cat_policy_target *t, struct fl_err *err);
+bool cat_policy_applicable(struct cat_ctx *cx, const char *catalog,
+                           const char *const *ns, int nns,
+                           const char *table, const char *type,
+                           const char *page_token, int page_size,
+                           struct cat_policy_page *out, struct fl_err *err);
+/* The effective floe.* rules of `table` for principal roles `roles`. */
+bool cat_policy_rules_for(struct cat_ctx *cx, const char *catalog,
+                          const char *const *ns, int nns, const char *table,
+                          const char *const *roles, int nroles, json_t **out,
+                          struct fl_err *err);
+
 #endif /* FL_CATALOG_H */

@@ -631,7 +631,8 @@ bool srv_start(struct srv *s, struct fl_err *err)
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                          MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape,
                          NULL,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                         /* NB: no SO_REUSEPORT: a second server on a port
+                          * in use must fail, not share it silently */
                          MHD_OPTION_END);
     if (d == NULL) {
         return FL_ERR(err, 500, "InternalServerError",

@@ -24,6 +24,7 @@ struct srv {
     int                      port;          /* actual listening port */
     atomic_bool              draining;
     atomic_long              inflight;
+    struct db_listener      *listener;      /* floe_grants: access caches */
 };
 
 struct srv_hdr {
@@ -155,6 +156,61 @@ bool srv_az_require(struct srv_req *req, const struct acc_target *t,
 
 /* handlers: srv_principals.c, srv_grants.c (management API: principals,
  * principal roles, catalog roles, assignments, grants) */
+json_t *srv_h_principal_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_get(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_update(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_delete(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_rotate(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_reset(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_roles(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_assign(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_principal_revoke(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_get(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_update(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_delete(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_principals(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_croles(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_assign(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_prole_unassign(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_crole_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_crole_create(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_crole_get(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_crole_update(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_crole_delete(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_crole_proles(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_grant_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_grant_add(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_grant_revoke(struct srv_req *req, struct fl_err *err);
+SRV_AZ(listPrincipals); SRV_AZ(createPrincipal); SRV_AZ(getPrincipal);
+SRV_AZ(updatePrincipal); SRV_AZ(deletePrincipal);
+SRV_AZ(rotateCredentials); SRV_AZ(resetCredentials);
+SRV_AZ(listPrincipalRolesAssigned); SRV_AZ(assignPrincipalRole);
+SRV_AZ(revokePrincipalRole);
+SRV_AZ(listPrincipalRoles); SRV_AZ(createPrincipalRole);
+SRV_AZ(getPrincipalRole); SRV_AZ(updatePrincipalRole);
+SRV_AZ(deletePrincipalRole); SRV_AZ(listAssigneePrincipalsForPrincipalRole);
+SRV_AZ(listCatalogRolesForPrincipalRole);
+SRV_AZ(assignCatalogRoleToPrincipalRole);
+SRV_AZ(revokeCatalogRoleFromPrincipalRole);
+SRV_AZ(listCatalogRoles); SRV_AZ(createCatalogRole); SRV_AZ(getCatalogRole);
+SRV_AZ(updateCatalogRole); SRV_AZ(deleteCatalogRole);
+SRV_AZ(listAssigneePrincipalRolesForCatalogRole);
+SRV_AZ(listGrantsForCatalogRole); SRV_AZ(addGrantToCatalogRole);
+SRV_AZ(revokeGrantFromCatalogRole);
+/* shared by srv_principals.c and srv_grants.c */
+bool srv_entity_create_req(struct srv_req *req, const char *key,
+                           const char *what, struct acc_entity_req *q,
+                           struct fl_err *err);
+bool srv_entity_update_req(struct srv_req *req, struct acc_entity_req *q,
+                           struct fl_err *err);
+const char *srv_entity_ref(struct srv_req *req, const char *key,
+                           struct fl_err *err);
+json_t *srv_entities_json(const struct acc_entities *l, const char *key);
+bool srv_az_entity(struct srv_req *req, int type, int64_t id,
+                   int64_t catalog_id, int priv, struct fl_err *err);
 
 /* handlers: srv_audit.c (Floe: the audit log) */
 SRV_AZ(listAuditEvents);

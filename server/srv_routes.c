@@ -16,6 +16,12 @@
 #define NS   "/{prefix}/namespaces/{namespace}"
 #define TBL  NS "/tables/{table}"
 #define VIEW NS "/views/{view}"
+#define PRN  MGMT "/principals"
+#define PRN1 PRN "/{principalName}"
+#define PRL  MGMT "/principal-roles"
+#define PRL1 PRL "/{principalRoleName}"
+#define CRL  MGMT "/catalogs/{catalogName}/catalog-roles"
+#define CRL1 CRL "/{catalogRoleName}"
 #define PCS  "/api/catalog/polaris/v1"
 #define POLS PCS NS "/policies"
 #define POL  POLS "/{policy-name}"
@@ -111,6 +117,71 @@ static const struct srv_route routes[] = {
           srv_h_catalog_update, srv_az_updateCatalog),
     OTHER("DELETE", MGMT "/catalogs/{catalogName}", "deleteCatalog",
           srv_h_catalog_delete, srv_az_deleteCatalog),
+
+    /* Polaris management API: principals, roles, grants (srv_principals.c,
+     * srv_grants.c) */
+    OTHER("GET", PRN, "listPrincipals", srv_h_principal_list,
+          srv_az_listPrincipals),
+    OTHER("POST", PRN, "createPrincipal", srv_h_principal_create,
+          srv_az_createPrincipal),
+    OTHER("GET", PRN1, "getPrincipal", srv_h_principal_get,
+          srv_az_getPrincipal),
+    OTHER("PUT", PRN1, "updatePrincipal", srv_h_principal_update,
+          srv_az_updatePrincipal),
+    OTHER("DELETE", PRN1, "deletePrincipal", srv_h_principal_delete,
+          srv_az_deletePrincipal),
+    OTHER("POST", PRN1 "/rotate", "rotateCredentials",
+          srv_h_principal_rotate, srv_az_rotateCredentials),
+    OTHER("POST", PRN1 "/reset", "resetCredentials", srv_h_principal_reset,
+          srv_az_resetCredentials),
+    OTHER("GET", PRN1 "/principal-roles", "listPrincipalRolesAssigned",
+          srv_h_principal_roles, srv_az_listPrincipalRolesAssigned),
+    OTHER("PUT", PRN1 "/principal-roles", "assignPrincipalRole",
+          srv_h_principal_assign, srv_az_assignPrincipalRole),
+    OTHER("DELETE", PRN1 "/principal-roles/{principalRoleName}",
+          "revokePrincipalRole", srv_h_principal_revoke,
+          srv_az_revokePrincipalRole),
+    OTHER("GET", PRL, "listPrincipalRoles", srv_h_prole_list,
+          srv_az_listPrincipalRoles),
+    OTHER("POST", PRL, "createPrincipalRole", srv_h_prole_create,
+          srv_az_createPrincipalRole),
+    OTHER("GET", PRL1, "getPrincipalRole", srv_h_prole_get,
+          srv_az_getPrincipalRole),
+    OTHER("PUT", PRL1, "updatePrincipalRole", srv_h_prole_update,
+          srv_az_updatePrincipalRole),
+    OTHER("DELETE", PRL1, "deletePrincipalRole", srv_h_prole_delete,
+          srv_az_deletePrincipalRole),
+    OTHER("GET", PRL1 "/principals",
+          "listAssigneePrincipalsForPrincipalRole", srv_h_prole_principals,
+          srv_az_listAssigneePrincipalsForPrincipalRole),
+    OTHER("GET", PRL1 "/catalog-roles/{catalogName}",
+          "listCatalogRolesForPrincipalRole", srv_h_prole_croles,
+          srv_az_listCatalogRolesForPrincipalRole),
+    OTHER("PUT", PRL1 "/catalog-roles/{catalogName}",
+          "assignCatalogRoleToPrincipalRole", srv_h_prole_assign,
+          srv_az_assignCatalogRoleToPrincipalRole),
+    OTHER("DELETE", PRL1 "/catalog-roles/{catalogName}/{catalogRoleName}",
+          "revokeCatalogRoleFromPrincipalRole", srv_h_prole_unassign,
+          srv_az_revokeCatalogRoleFromPrincipalRole),
+    OTHER("GET", CRL, "listCatalogRoles", srv_h_crole_list,
+          srv_az_listCatalogRoles),
+    OTHER("POST", CRL, "createCatalogRole", srv_h_crole_create,
+          srv_az_createCatalogRole),
+    OTHER("GET", CRL1, "getCatalogRole", srv_h_crole_get,
+          srv_az_getCatalogRole),
+    OTHER("PUT", CRL1, "updateCatalogRole", srv_h_crole_update,
+          srv_az_updateCatalogRole),
+    OTHER("DELETE", CRL1, "deleteCatalogRole", srv_h_crole_delete,
+          srv_az_deleteCatalogRole),
+    OTHER("GET", CRL1 "/principal-roles",
+          "listAssigneePrincipalRolesForCatalogRole", srv_h_crole_proles,
+          srv_az_listAssigneePrincipalRolesForCatalogRole),
+    OTHER("GET", CRL1 "/grants", "listGrantsForCatalogRole",
+          srv_h_grant_list, srv_az_listGrantsForCatalogRole),
+    OTHER("PUT", CRL1 "/grants", "addGrantToCatalogRole", srv_h_grant_add,
+          srv_az_addGrantToCatalogRole),
+    OTHER("POST", CRL1 "/grants", "revokeGrantFromCatalogRole",
+          srv_h_grant_revoke, srv_az_revokeGrantFromCatalogRole),
 
     /* Floe: the audit log */
     OTHER("GET", MGMT "/audit-events", "listAuditEvents", srv_h_audit_list,

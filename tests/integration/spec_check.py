@@ -3,8 +3,9 @@
 
 Checks the responses that build/runner recorded (--record FILE, one JSON line
 per exchange) against the upstream OpenAPI documents in ../shared/spec:
-paths under /api/catalog against the Iceberg REST spec (its /v1/...), paths
-under /api/management/v1 against the Polaris management spec.  Everything else
+paths under /api/catalog against the Iceberg REST spec (its /v1/...), the
+policy store under /api/catalog/polaris against the bundled Polaris catalog
+spec, paths under /api/management/v1 against the Polaris management spec.  Everything else
 (/healthz, /readyz) is not in a spec and is skipped silently.
 
     spec_check.py --spec-dir DIR RECORD.jsonl
@@ -32,9 +33,14 @@ import os
 import re
 import sys
 
+# (path prefix, part of it the spec's paths leave out, spec file); the
+# first matching prefix wins
 SPECS = (
-    ("/api/catalog", "iceberg-rest-catalog-open-api.yaml"),
-    ("/api/management/v1", "polaris-management-service.yaml"),
+    ("/api/catalog/polaris", "/api/catalog",
+     "polaris-catalog-service-bundled.yaml"),
+    ("/api/catalog", "/api/catalog", "iceberg-rest-catalog-open-api.yaml"),
+    ("/api/management/v1", "/api/management/v1",
+     "polaris-management-service.yaml"),
 )
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                      r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -390,6 +396,34 @@ UNDOCUMENTED_OK = {
     ("updateCatalog", 400): "invalid update (Polaris answers 400)",
     ("deleteCatalog", 400): "catalog not empty (Polaris answers 400)",
     ("createNamespace", 404): "parent namespace or catalog missing",
+    # principals, roles, grants: malformed bodies and invalid names are
+    # 400, duplicates 409, as Polaris answers; GRANT_NOT_FOUND and the
+    # undroppable root / service_admin / catalog_admin are Polaris's 400
+    ("createPrincipal", 400): "malformed body or invalid name",
+    ("createPrincipal", 409): "principal exists",
+    ("updatePrincipal", 400): "malformed update",
+    ("deletePrincipal", 400): "root cannot be dropped",
+    ("resetCredentials", 400): "malformed client id or secret",
+    ("resetCredentials", 409): "client id in use",
+    ("assignPrincipalRole", 400): "malformed body, federated role",
+    ("revokePrincipalRole", 400): "GRANT_NOT_FOUND",
+    ("createPrincipalRole", 400): "malformed body or invalid name",
+    ("createPrincipalRole", 409): "principal role exists",
+    ("updatePrincipalRole", 400): "malformed update",
+    ("deletePrincipalRole", 400): "service_admin cannot be dropped",
+    ("assignCatalogRoleToPrincipalRole", 400): "malformed body",
+    ("assignCatalogRoleToPrincipalRole", 404): "a role or the catalog",
+    ("revokeCatalogRoleFromPrincipalRole", 400): "GRANT_NOT_FOUND",
+    ("listCatalogRoles", 404): "catalog missing",
+    ("createCatalogRole", 400): "malformed body or invalid name",
+    ("createCatalogRole", 409): "catalog role exists",
+    ("updateCatalogRole", 400): "malformed update",
+    ("deleteCatalogRole", 400): "catalog_admin cannot be dropped",
+    ("listGrantsForCatalogRole", 403): "CATALOG_ROLE_LIST_GRANTS missing",
+    ("listGrantsForCatalogRole", 404): "catalog or catalog role missing",
+    ("addGrantToCatalogRole", 400): "malformed grant, privilege of "
+                                     "another type",
+    ("revokeGrantFromCatalogRole", 400): "malformed grant, GRANT_NOT_FOUND",
 }
 
 
@@ -411,8 +445,9 @@ def error_wrapper_problem(body, status):
 class Checker:
     def __init__(self, spec_dir):
         loader = yaml_loader()
-        self.specs = [(base, Spec(os.path.join(spec_dir, f), loader))
-                      for base, f in SPECS]
+        self.specs = [(prefix, base,
+                       Spec(os.path.join(spec_dir, f), loader))
+                      for prefix, base, f in SPECS]
         self.results = {}           # (method, label, status) -> reason|None
 
     def record(self, key, reason):
@@ -422,8 +457,8 @@ class Checker:
 
     def check(self, ex):
         method, path, status = ex["method"], ex["path"], ex["status"]
-        for base, spec in self.specs:
-            if path == base or path.startswith(base + "/"):
+        for prefix, base, spec in self.specs:
+            if path == prefix or path.startswith(prefix + "/"):
                 break
         else:
             return                  # /healthz, /readyz: in no spec
