@@ -42,7 +42,7 @@ ALL_CFLAGS := $(CFLAGS) -std=c11 -D_GNU_SOURCE $(DEBUG_DEF) $(WARN) -MMD -MP \
               -I. $(PKG_CFLAGS)
 ALL_LDLIBS := $(LDLIBS) $(PKG_LIBS) -lpthread
 
-LIB_SRC  := $(wildcard core/*.c db/*.c storage/*.c catalog/*.c access/*.c)
+LIB_SRC  := $(wildcard core/*.c db/*.c storage/*.c catalog/*.c access/*.c maintenance/*.c)
 SRV_SRC  := $(wildcard server/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 RUNNER_SRC := tests/integration/runner.c

@@ -448,6 +448,7 @@ static bool txn_resolve(struct cat_ctx *cx, const char *catalog,
             return cat_tbl_missing(cx, &c[i].id, err);
         }
         t->table_of[i] = r.table_id;
+        c[i].table_id = strtoll(r.table_id, NULL, 10);
         if (txn_find(t, r.table_id) == NULL) {
             t->p[t->np].k = &cat_kind_table;
             t->p[t->np].storage = r.storage;

@@ -5,20 +5,30 @@
  * and 4.3): Avro object container files fetched whole from the object store,
  * decoded by Apache Avro C (libavro) and handed to a callback one record at
  * a time, with only the fields the catalog needs (paths, counts, sequence
- * numbers, snapshot ids).  Fields are matched by name, so v1, v2 and v3
- * files all read; what a version lacks gets the default documented in
- * catalog_int.h.  Inheritance (null snapshot ids and sequence numbers) is
- * left to the caller, which knows the manifest list row.
+ * numbers, snapshot ids, and for data files their partition values, column
+ * statistics and referenced data file).  Fields are matched by name, so v1,
+ * v2 and v3 files all read; what a version lacks gets the default
+ * documented in catalog.h.  Inheritance (null snapshot ids and sequence
+ * numbers) is left to the caller, which knows the manifest list row.
+ *
+ * Partition values are rendered in Iceberg's JSON single-value forms, so
+ * the reader needs each partition field's Iceberg type: the manifest's
+ * partition-spec and schema metadata give it (transform and source column
+ * type); without them the Avro type and its logicalType do.  Field ids come
+ * from the writer's schema text (libavro drops the "field-id" attributes),
+ * parsed with jansson.
  *
  * libavro decodes all of it.  The header's key-value metadata is read first,
  * as the map<bytes> value the container format defines, because libavro's
  * file reader exposes neither partition-spec-id nor the name of a codec it
  * rejects; the records then come from avro_file_reader over an fmemopen
  * stream of the fetched bytes.  What is judged here, none of it by decoding
- * bytes: the size cap, the magic, the codec, the writer's schema before any
- * record is read (required fields and their types, and a nesting limit, as
- * libavro's decoder recurses once per level of the data), and the values
- * handed out (NUL bytes in paths, int ranges, status).
+ * bytes: the size cap, the magic, the codec, the data blocks' sizes (read
+ * through libavro before its file reader sees them, see below), the
+ * writer's schema before any record is read (required fields and their
+ * types, and a nesting limit, as libavro's decoder recurses once per level
+ * of the data), and the values handed out (NUL bytes in paths, int ranges,
+ * status, the number of columns with statistics).
  *
  * NB: libavro 1.11.1 trusts lengths in the data and leaks on corrupt input,
  * so it allocates through avro_alloc below, which refuses what no manifest
@@ -26,21 +36,27 @@
  * remain, for libavro to fix rather than a hand-written decoder here
  * (DESIGN section 6): a deflate block that inflates past that cap makes it
  * write through the failed allocation (a crash), and a block that claims
- * zero records ends the file early, silently.
+ * zero records ends the file early, silently.  Its snappy decoder trusts
+ * the block size (a block under the 4 bytes of its CRC makes it read
+ * outside the block, or through NULL), so every block's size is checked
+ * first: the container's block framing is walked with libavro's own
+ * decoder over the header's reader.
  *
- * Not here: writing manifests, partition values, column statistics, the
- * snappy, lzma and zstd codecs (a 500 names the codec), and v3 row lineage.
+ * Not here: writing manifests, the lzma and zstd codecs (a 500 names the
+ * codec), the manifest list's partition summaries, and v3 row lineage.
  */
 #include "catalog/catalog_int.h"
 #include "storage/storage.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <avro.h>
 
@@ -56,8 +72,21 @@
 #define MAX_DEPTH          32
 /* Types visited when checking a schema (named types are visited per use). */
 #define SCHEMA_MAX_NODES   100000
+/* Columns with statistics in one data file (a forged array is longer). */
+#define MAX_STAT_COLUMNS   100000
+/* The snappy codec's CRC trails every block (see the file comment). */
+#define SNAPPY_CRC_BYTES   4
 
-enum fkind { K_INT, K_LONG, K_STRING, K_RECORD };
+enum fkind {
+    K_INT, K_LONG, K_STRING, K_RECORD,
+    K_PARTITION,                /* the partition record, any fields */
+    K_COUNTS,                   /* map<int, long>: array of key/value
+                                 * records, or an Avro map */
+    K_BOUNDS                    /* map<int, bytes>, likewise */
+};
+
+/* Which member of struct cat_column_stats a K_COUNTS/K_BOUNDS field fills. */
+enum { S_SIZE, S_VALUES, S_NULLS, S_NANS, S_LOWER, S_UPPER };
 
 struct fspec {                  /* one field the reader wants */
     const char          *name;
@@ -67,6 +96,20 @@ struct fspec {                  /* one field the reader wants */
     int64_t              dflt;  /* when absent or null */
     const struct fspec  *sub;   /* K_RECORD: the wanted fields inside */
     size_t               nsub;
+    int                  slot;  /* K_COUNTS, K_BOUNDS: an S_ value */
+};
+
+/* How a partition value is rendered beyond its Avro type. */
+enum ptype {
+    P_AVRO,                     /* as the Avro type says */
+    P_DATE, P_TIME, P_TS, P_TSTZ, P_TS_NS, P_TSTZ_NS, P_UUID, P_DECIMAL
+};
+
+struct pfield {                 /* one field of the partition record */
+    const char *name;           /* the spec's name, else the Avro name */
+    int32_t     field_id;       /* -1 when the schema text lacks it */
+    enum ptype  type;
+    int         scale;          /* P_DECIMAL */
 };
 
 struct fval {                   /* one wanted value of the current record */
@@ -99,6 +142,20 @@ struct rd {                     /* one read in progress */
     bool             stopped;   /* the callback returned false */
     int32_t          spec_id;   /* partition-spec-id of a manifest, or -1 */
     int64_t          recno;     /* 1-based number of the current record */
+    int64_t          min_block; /* smallest data block the codec allows */
+    /* manifests: the header's JSON (arena-owned, NULL when absent) */
+    json_t          *spec;      /* partition-spec: the fields array */
+    json_t          *schema;    /* schema: the table schema */
+    json_t          *pjson;     /* the partition record's fields in the
+                                 * writer's schema text */
+    struct pfield   *pf;        /* the partition record's fields */
+    size_t           npf;
+    /* the current record's partition and statistics */
+    json_t          *part;      /* new reference, or NULL */
+    char            *part_key;  /* heap, or NULL */
+    struct cat_column_stats *st;    /* heap, nst used of capst */
+    size_t           nst;
+    size_t           capst;
     char             why[200];  /* the first failure, for the client */
     char             log[200];  /* libavro's detail, log only */
 };
@@ -107,6 +164,7 @@ struct rd {                     /* one read in progress */
 struct hdr {
     avro_value_iface_t *iface;
     avro_value_t        meta;   /* map<bytes>; iface NULL until created */
+    avro_reader_t       r;      /* positioned after the metadata map */
 };
 
 /* Record the reason of the first failure; always returns false. */
@@ -280,13 +338,15 @@ static void avro_setup(void)
 
 /* -------------------------------------------------------------- header */
 
-/* Magic, then the metadata map; the sync marker and blocks are libavro's. */
+/*
+ * Magic, then the metadata map; h->r is left after it, for blocks_check.
+ * The blocks themselves are read by libavro's file reader.
+ */
 static bool header_read(struct rd *m, const struct fl_buf *buf,
                         struct hdr *h)
 {
     avro_schema_t bytes = NULL;
     avro_schema_t map = NULL;
-    avro_reader_t r = NULL;
     bool          ok = false;
 
     if (buf->len < 4 || memcmp(buf->p, "Obj\x01", 4) != 0) {
@@ -301,17 +361,14 @@ static bool header_read(struct rd *m, const struct fl_buf *buf,
         bad(m, "could not read the file header");
         goto out;
     }
-    r = avro_reader_memory(buf->p + 4, (int64_t)(buf->len - 4));
-    if (r == NULL || avro_value_read(r, &h->meta) != 0) {
+    h->r = avro_reader_memory(buf->p + 4, (int64_t)(buf->len - 4));
+    if (h->r == NULL || avro_value_read(h->r, &h->meta) != 0) {
         avro_detail(m);
         bad(m, "truncated or corrupt file header");
         goto out;
     }
     ok = true;
 out:
-    if (r != NULL) {
-        avro_reader_free(r);
-    }
     if (map != NULL) {
         avro_schema_decref(map);
     }
@@ -321,6 +378,9 @@ out:
 
 static void header_free(struct hdr *h)
 {
+    if (h->r != NULL) {
+        avro_reader_free(h->r);
+    }
     if (h->meta.iface != NULL) {
         avro_value_decref(&h->meta);
     }
@@ -344,16 +404,24 @@ static bool header_get(struct hdr *h, const char *key, const char **p,
     return true;
 }
 
-/* Accept the null and deflate codecs; name any other that is printable. */
+/*
+ * Accept the null, deflate and snappy codecs (m->min_block says what a
+ * block of the codec holds at least); name any other that is printable.
+ */
 static bool header_codec(struct rd *m, struct hdr *h)
 {
     const char *c;
     size_t      n;
     size_t      i;
 
+    m->min_block = 0;
     if (!header_get(h, "avro.codec", &c, &n) ||
         (n == 4 && memcmp(c, "null", 4) == 0) ||
         (n == 7 && memcmp(c, "deflate", 7) == 0)) {
+        return true;
+    }
+    if (n == 6 && memcmp(c, "snappy", 6) == 0) {
+        m->min_block = SNAPPY_CRC_BYTES;
         return true;
     }
     for (i = 0; i < n && i < 32; i++) {
@@ -365,6 +433,137 @@ static bool header_codec(struct rd *m, struct hdr *h)
         return bad(m, "unsupported Avro codec \"%.*s\"", (int)n, c);
     }
     return bad(m, "unsupported Avro codec");
+}
+
+/* The Avro long at the reader's position into *v; false at the end too. */
+static bool read_long(avro_reader_t r, avro_value_t *lv, int64_t *v)
+{
+    return avro_value_read(r, lv) == 0 && avro_value_get_long(lv, v) == 0;
+}
+
+/*
+ * Walk the data blocks after the header (sync marker, then per block a
+ * record count, a byte size, the bytes and the sync marker) and refuse a
+ * block smaller than the codec allows, before libavro's file reader
+ * decodes it (see the file comment).  Where the walk cannot go on (the
+ * end, or a truncated or corrupt block) it stops: libavro's reader fails
+ * at the same place without decoding the block.
+ */
+static bool blocks_check(struct rd *m, struct hdr *h)
+{
+    avro_schema_t       ls = avro_schema_long();
+    avro_value_iface_t *iface = avro_generic_class_from_schema(ls);
+    avro_value_t        lv = {NULL, NULL};
+    int64_t             count;
+    int64_t             size;
+    int64_t             nblock = 0;
+    bool                ok = false;
+
+    if (iface == NULL || avro_generic_value_new(iface, &lv) != 0) {
+        avro_detail(m);
+        bad(m, "could not read the file header");
+        goto out;
+    }
+    ok = true;
+    if (avro_skip(h->r, 16) != 0) {
+        goto out;
+    }
+    while (read_long(h->r, &lv, &count) && read_long(h->r, &lv, &size)) {
+        nblock++;
+        if (size < m->min_block) {
+            ok = bad(m, "data block %" PRId64 " is corrupt (%" PRId64
+                     " bytes)", nblock, size);
+            goto out;
+        }
+        if (avro_skip(h->r, size) != 0 || avro_skip(h->r, 16) != 0) {
+            goto out;
+        }
+    }
+out:
+    if (lv.iface != NULL) {
+        avro_value_decref(&lv);
+    }
+    if (iface != NULL) {
+        avro_value_iface_decref(iface);
+    }
+    avro_schema_decref(ls);
+    return ok;
+}
+
+/* The JSON metadata entry `key` (arena-owned), or NULL when absent or bad. */
+static json_t *header_json(struct rd *m, struct hdr *h, const char *key)
+{
+    const char *p;
+    size_t      n;
+    json_t     *v;
+
+    if (!header_get(h, key, &p, &n)) {
+        return NULL;
+    }
+    v = json_loadb(p, n, JSON_DECODE_ANY, NULL);
+    return v != NULL ? fl_arena_own_json(m->a, v) : NULL;
+}
+
+/* The record of an Avro JSON type: the record itself or a union's. */
+static json_t *json_record_of(json_t *type)
+{
+    json_t *b;
+    size_t  i;
+
+    if (json_is_object(type)) {
+        b = json_object_get(type, "type");
+        return json_is_string(b) &&
+               strcmp(json_string_value(b), "record") == 0 ? type : NULL;
+    }
+    json_array_foreach(type, i, b) {
+        if (json_record_of(b) != NULL) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* The field `name` of the Avro JSON record `rec`, or NULL. */
+static json_t *json_field(json_t *rec, const char *name)
+{
+    json_t     *f;
+    size_t      i;
+    const char *fname;
+
+    json_array_foreach(json_object_get(rec, "fields"), i, f) {
+        fname = json_string_value(json_object_get(f, "name"));
+        if (fname != NULL && strcmp(fname, name) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A manifest's JSON metadata: the partition-spec fields and the table
+ * schema, and, from the writer's schema text, the partition record's
+ * fields with their field ids.  All optional: what is missing or malformed
+ * only makes the partition values' rendering fall back to the Avro types.
+ */
+static void header_partition(struct rd *m, struct hdr *h)
+{
+    json_t *avro = header_json(m, h, "avro.schema");
+    json_t *df;
+    json_t *part;
+
+    m->spec = header_json(m, h, "partition-spec");
+    if (json_is_object(m->spec)) {
+        m->spec = json_object_get(m->spec, "fields");
+    }
+    if (!json_is_array(m->spec)) {
+        m->spec = NULL;
+    }
+    m->schema = header_json(m, h, "schema");
+    df = json_field(json_record_of(avro), "data_file");
+    part = json_field(json_record_of(json_object_get(df, "type")),
+                      "partition");
+    m->pjson = json_object_get(json_record_of(json_object_get(part, "type")),
+                               "fields");
 }
 
 /* The manifest's partition-spec-id metadata; m->spec_id stays -1 without. */
@@ -461,8 +660,52 @@ static bool schema_shallow(avro_schema_t s, int depth, long *budget)
     }
 }
 
+/* The type of field `name` of the record `rec`, or NULL.  NB: not
+ * avro_schema_record_field_get, which reads garbage for a name it lacks. */
+static avro_schema_t record_field(avro_schema_t rec, const char *name)
+{
+    const char *fname;
+    size_t      i;
+
+    for (i = 0; i < avro_schema_record_size(rec); i++) {
+        fname = avro_schema_record_field_name(rec, (int)i);
+        if (fname != NULL && strcmp(fname, name) == 0) {
+            return avro_schema_record_field_get_by_index(rec, (int)i);
+        }
+    }
+    return NULL;
+}
+
+/* The value type of an int-keyed map: Iceberg's array of key/value
+ * records, or an Avro map; NULL when `s` is neither. */
+static avro_schema_t map_values(avro_schema_t s)
+{
+    avro_schema_t item;
+    avro_schema_t key;
+    avro_schema_t val;
+
+    if (is_avro_map(s)) {
+        return resolve(avro_schema_map_values(s));
+    }
+    if (!is_avro_array(s)) {
+        return NULL;
+    }
+    item = resolve(avro_schema_array_items(s));
+    if (!is_avro_record(item)) {
+        return NULL;
+    }
+    key = record_field(item, "key");
+    val = record_field(item, "value");
+    if (key == NULL || val == NULL || !is_avro_int32(resolve(key))) {
+        return NULL;
+    }
+    return resolve(val);
+}
+
 static bool kind_fits(enum fkind k, avro_schema_t s)
 {
+    avro_schema_t v;
+
     switch (k) {
     case K_INT:
     case K_LONG:
@@ -470,7 +713,14 @@ static bool kind_fits(enum fkind k, avro_schema_t s)
     case K_STRING:
         return is_avro_string(s);
     case K_RECORD:
+    case K_PARTITION:
         return is_avro_record(s);
+    case K_COUNTS:
+        v = map_values(s);
+        return v != NULL && (is_avro_int32(v) || is_avro_int64(v));
+    case K_BOUNDS:
+        v = map_values(s);
+        return v != NULL && is_avro_bytes(v);
     }
     return false;
 }
@@ -518,7 +768,223 @@ static int want_find(const struct fspec *want, size_t n, const char *name)
 static bool plan_build(struct rd *m, struct plan *pl, avro_schema_t rec,
                        const struct fspec *want, size_t nwant);
 
-/* Map writer field `i` of `rec` onto the wanted fields of `pl`. */
+/* The rendering an Iceberg type name asks for (P_AVRO: none special). */
+static enum ptype ptype_of_iceberg(const char *t, int *scale)
+{
+    static const struct {
+        const char *name;
+        enum ptype  type;
+    } map[] = {
+        {"date", P_DATE}, {"time", P_TIME}, {"timestamp", P_TS},
+        {"timestamptz", P_TSTZ}, {"timestamp_ns", P_TS_NS},
+        {"timestamptz_ns", P_TSTZ_NS}, {"uuid", P_UUID},
+    };
+    const char *comma;
+    size_t      i;
+    long        v;
+
+    for (i = 0; t != NULL && i < FL_ARRAY_LEN(map); i++) {
+        if (strcmp(t, map[i].name) == 0) {
+            return map[i].type;
+        }
+    }
+    if (t == NULL || strncmp(t, "decimal(", 8) != 0) {
+        return P_AVRO;
+    }
+    /* "decimal(P,S)", maybe with a blank after the comma */
+    comma = strchr(t, ',');
+    v = comma != NULL ? strtol(comma + 1, NULL, 10) : 0;
+    *scale = v >= 0 && v <= 76 ? (int)v : 0;
+    return P_DECIMAL;
+}
+
+/* The rendering an Avro JSON type's logicalType asks for. */
+static enum ptype ptype_of_avro(json_t *type, int *scale)
+{
+    json_t     *b;
+    size_t      i;
+    const char *lt;
+    bool        utc;
+
+    json_array_foreach(type, i, b) {
+        if (json_is_object(b)) {
+            type = b;
+            break;
+        }
+    }
+    lt = json_string_value(json_object_get(type, "logicalType"));
+    utc = json_is_true(json_object_get(type, "adjust-to-utc"));
+    if (lt == NULL) {
+        return P_AVRO;
+    }
+    if (strcmp(lt, "decimal") == 0) {
+        b = json_object_get(type, "scale");
+        *scale = json_integer_value(b) >= 0 && json_integer_value(b) <= 76
+                     ? (int)json_integer_value(b) : 0;
+        return P_DECIMAL;
+    }
+    return strcmp(lt, "date") == 0 ? P_DATE
+         : strcmp(lt, "time-micros") == 0 ? P_TIME
+         : strcmp(lt, "timestamp-micros") == 0 ? (utc ? P_TSTZ : P_TS)
+         : strcmp(lt, "timestamp-nanos") == 0 ? (utc ? P_TSTZ_NS : P_TS_NS)
+         : strcmp(lt, "uuid") == 0 ? P_UUID : P_AVRO;
+}
+
+/* The type name of field `id` in the Iceberg struct `st` (nested structs
+ * searched), or NULL when it is not there or not a primitive. */
+static const char *schema_type(json_t *st, json_int_t id, int depth)
+{
+    json_t     *f;
+    json_t     *t;
+    json_t     *fid;
+    size_t      i;
+    const char *found;
+
+    if (depth > MAX_DEPTH) {
+        return NULL;
+    }
+    json_array_foreach(json_object_get(st, "fields"), i, f) {
+        t = json_object_get(f, "type");
+        fid = json_object_get(f, "id");
+        if (json_is_integer(fid) && json_integer_value(fid) == id) {
+            return json_string_value(t);
+        }
+        found = json_is_object(t) ? schema_type(t, id, depth + 1) : NULL;
+        if (found != NULL) {
+            return found;
+        }
+    }
+    return NULL;
+}
+
+/* The Iceberg result type of the partition-spec field `sf`, or NULL. */
+static const char *spec_type(struct rd *m, json_t *sf)
+{
+    const char *tr = json_string_value(json_object_get(sf, "transform"));
+    json_t     *src = json_object_get(sf, "source-id");
+
+    if (tr == NULL) {
+        return NULL;
+    }
+    if (strcmp(tr, "day") == 0) {
+        return "date";
+    }
+    if (strcmp(tr, "year") == 0 || strcmp(tr, "month") == 0 ||
+        strcmp(tr, "hour") == 0 || strncmp(tr, "bucket[", 7) == 0) {
+        return "int";
+    }
+    if ((strcmp(tr, "identity") == 0 || strcmp(tr, "void") == 0 ||
+         strncmp(tr, "truncate[", 9) == 0) && json_is_integer(src)) {
+        return schema_type(m->schema, json_integer_value(src), 0);
+    }
+    return NULL;
+}
+
+/* The partition-spec field with id `id` (without one: named `name`). */
+static json_t *spec_field(struct rd *m, int32_t id, const char *name)
+{
+    json_t     *sf;
+    json_t     *fid;
+    const char *sname;
+    size_t      i;
+
+    json_array_foreach(m->spec, i, sf) {
+        fid = json_object_get(sf, "field-id");
+        sname = json_string_value(json_object_get(sf, "name"));
+        if (id >= 0 ? json_is_integer(fid) && json_integer_value(fid) == id
+                    : sname != NULL && strcmp(sname, name) == 0) {
+            return sf;
+        }
+    }
+    return NULL;
+}
+
+/* The scalar Avro type of a partition field (`s`, or the one non-null
+ * branch of a union), or NULL when it is not a primitive Iceberg uses. */
+static avro_schema_t value_schema(avro_schema_t s)
+{
+    avro_schema_t b;
+    avro_schema_t t = NULL;
+    size_t        i;
+
+    s = resolve(s);
+    if (is_avro_union(s)) {
+        for (i = 0; i < avro_schema_union_size(s); i++) {
+            b = resolve(avro_schema_union_branch(s, (int)i));
+            if (is_avro_null(b)) {
+                continue;
+            }
+            if (t != NULL) {
+                return NULL;
+            }
+            t = b;
+        }
+        s = t != NULL ? t : resolve(avro_schema_union_branch(s, 0));
+    }
+    return is_avro_null(s) || is_avro_boolean(s) || is_avro_int32(s) ||
+           is_avro_int64(s) || is_avro_float(s) || is_avro_double(s) ||
+           is_avro_string(s) || is_avro_bytes(s) || is_avro_fixed(s)
+               ? s : NULL;
+}
+
+/* Field `i` of the partition record `rec`: its name, id and rendering. */
+static bool pfield_plan(struct rd *m, avro_schema_t rec, size_t i,
+                        struct pfield *pf)
+{
+    const char *name = avro_schema_record_field_name(rec, (int)i);
+    json_t     *jf = json_array_get(m->pjson, i);
+    json_t     *fid;
+    json_t     *sf;
+    const char *it;
+    const char *sname;
+
+    if (name == NULL || value_schema(avro_schema_record_field_get_by_index(
+                                         rec, (int)i)) == NULL) {
+        return bad(m, "partition field \"%s\" has an unsupported type",
+                   name != NULL ? name : "?");
+    }
+    pf->name = fl_strdup(m->a, name);
+    pf->field_id = -1;
+    pf->type = P_AVRO;
+    it = json_string_value(json_object_get(jf, "name"));
+    if (it == NULL || strcmp(it, name) != 0) {
+        jf = NULL;
+    }
+    fid = json_object_get(jf, "field-id");
+    if (json_is_integer(fid) && json_integer_value(fid) >= 0 &&
+        json_integer_value(fid) <= INT32_MAX) {
+        pf->field_id = (int32_t)json_integer_value(fid);
+    }
+    sf = spec_field(m, pf->field_id, name);
+    sname = json_string_value(json_object_get(sf, "name"));
+    if (sname != NULL) {
+        pf->name = fl_strdup(m->a, sname);
+    }
+    it = sf != NULL ? spec_type(m, sf) : NULL;
+    if (it != NULL) {
+        pf->type = ptype_of_iceberg(it, &pf->scale);
+    } else if (jf != NULL) {
+        pf->type = ptype_of_avro(json_object_get(jf, "type"), &pf->scale);
+    }
+    return true;
+}
+
+/* The fields of the partition record `rec` and how to render them. */
+static bool partition_plan(struct rd *m, avro_schema_t rec)
+{
+    size_t n = avro_schema_record_size(rec);
+    size_t i;
+
+    m->pf = fl_alloc(m->a, (n > 0 ? n : 1) * sizeof(*m->pf));
+    m->npf = n;
+    for (i = 0; i < n; i++) {
+        if (!pfield_plan(m, rec, i, &m->pf[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool plan_field(struct rd *m, struct plan *pl, avro_schema_t rec,
                        size_t i)
 {
@@ -537,6 +1003,9 @@ static bool plan_field(struct rd *m, struct plan *pl, avro_schema_t rec,
         return bad(m, "field \"%s\" has an unexpected type", w->name);
     }
     pl->idx[k] = (int)i;
+    if (w->kind == K_PARTITION) {
+        return partition_plan(m, t);
+    }
     if (w->kind == K_RECORD) {
         pl->sub = fl_alloc(m->a, sizeof(*pl->sub));
         return plan_build(m, pl->sub, t, w->sub, w->nsub);
@@ -569,6 +1038,433 @@ static bool plan_build(struct rd *m, struct plan *pl, avro_schema_t rec,
         }
     }
     return true;
+}
+
+/* ---------------------------------------------------- partition values */
+
+/* Days since 1970-01-01 as "YYYY-MM-DD"; NULL when out of range. */
+static json_t *date_json(int64_t days)
+{
+    struct tm tm;
+    time_t    t;
+    char      b[40];
+
+    if (days < -100000000 || days > 100000000) {
+        return NULL;
+    }
+    t = (time_t)(days * 86400);
+    if (gmtime_r(&t, &tm) == NULL) {
+        return NULL;
+    }
+    snprintf(b, sizeof(b), "%04d-%02d-%02d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday);
+    return json_string(b);
+}
+
+/*
+ * `v` units (1e6: micro-, 1e9: nanoseconds) since midnight as
+ * "HH:MM:SS.ffffff" (`day` false), or since the epoch as
+ * "YYYY-MM-DDTHH:MM:SS.ffffff" plus `zone`; NULL when out of range.
+ */
+static json_t *time_json(int64_t v, int64_t unit, bool day,
+                         const char *zone)
+{
+    int       digits = unit == 1000000 ? 6 : 9;
+    int64_t   secs = v / unit;
+    int64_t   frac = v % unit;
+    struct tm tm;
+    time_t    t;
+    char      b[80];
+
+    if (frac < 0) {
+        frac += unit;
+        secs--;
+    }
+    if (!day) {
+        if (v < 0 || secs >= 86400) {
+            return NULL;
+        }
+        snprintf(b, sizeof(b), "%02d:%02d:%02d.%0*" PRId64,
+                 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+                 digits, frac);
+        return json_string(b);
+    }
+    t = (time_t)secs;
+    if (gmtime_r(&t, &tm) == NULL) {
+        return NULL;
+    }
+    snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d.%0*" PRId64 "%s",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, digits, frac, zone);
+    return json_string(b);
+}
+
+/* An unscaled big-endian two's complement integer of `n` bytes with
+ * `scale` decimal places as a string ("-12.50"); NULL when too long. */
+static json_t *decimal_json(const unsigned char *p, size_t n, int scale)
+{
+    unsigned char mag[32];
+    char          dig[128];
+    char          out[140];
+    bool          neg = n > 0 && (p[0] & 0x80);
+    bool          nonzero = true;
+    size_t        nd = 0;
+    size_t        i;
+    size_t        o = 0;
+    unsigned      carry = 1;
+    unsigned      cur;
+
+    if (n > sizeof(mag)) {
+        return NULL;
+    }
+    for (i = n; i > 0; i--) {           /* the magnitude */
+        cur = neg ? (unsigned)(unsigned char)~p[i - 1] + carry : p[i - 1];
+        mag[i - 1] = (unsigned char)cur;
+        carry = neg ? cur >> 8 : 0;
+    }
+    while (nonzero) {                   /* digits, least significant first */
+        nonzero = false;
+        cur = 0;
+        for (i = 0; i < n; i++) {
+            cur = cur * 256 + mag[i];
+            mag[i] = (unsigned char)(cur / 10);
+            cur %= 10;
+            nonzero = nonzero || mag[i] != 0;
+        }
+        dig[nd++] = (char)('0' + cur);
+    }
+    while (nd <= (size_t)scale) {
+        dig[nd++] = '0';
+    }
+    if (neg) {
+        out[o++] = '-';
+    }
+    for (i = nd; i > 0; i--) {
+        out[o++] = dig[i - 1];
+        if (i - 1 == (size_t)scale && scale > 0) {
+            out[o++] = '.';
+        }
+    }
+    out[o] = '\0';
+    return json_string(out);
+}
+
+/* Bytes as upper-case hex (Iceberg's binary and fixed JSON form), or as a
+ * lower-case UUID when `uuid` and 16 long. */
+static json_t *hex_json(const unsigned char *p, size_t n, bool uuid)
+{
+    static const char up[] = "0123456789ABCDEF";
+    static const char low[] = "0123456789abcdef";
+    char             *s = fl_xmalloc(2 * n + 5);
+    size_t            i;
+    size_t            o = 0;
+    json_t           *v;
+
+    uuid = uuid && n == 16;
+    for (i = 0; i < n; i++) {
+        if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) {
+            s[o++] = '-';
+        }
+        s[o++] = (uuid ? low : up)[p[i] >> 4];
+        s[o++] = (uuid ? low : up)[p[i] & 15];
+    }
+    s[o] = '\0';
+    v = json_string(s);
+    free(s);
+    return v;
+}
+
+/* An integer partition value of field `pf`.  Returns a new reference. */
+static json_t *int_json(const struct pfield *pf, int64_t v)
+{
+    unsigned char be[8];
+    json_t       *j = NULL;
+    int           i;
+
+    switch (pf->type) {
+    case P_DATE:
+        j = date_json(v);
+        break;
+    case P_TIME:
+        j = time_json(v, 1000000, false, "");
+        break;
+    case P_TS:
+    case P_TSTZ:
+        j = time_json(v, 1000000, true, pf->type == P_TSTZ ? "+00:00" : "");
+        break;
+    case P_TS_NS:
+    case P_TSTZ_NS:
+        j = time_json(v, 1000000000, true,
+                      pf->type == P_TSTZ_NS ? "+00:00" : "");
+        break;
+    case P_DECIMAL:
+        for (i = 0; i < 8; i++) {
+            be[i] = (unsigned char)((uint64_t)v >> (56 - 8 * i));
+        }
+        j = decimal_json(be, 8, pf->scale);
+        break;
+    default:
+        break;
+    }
+    return j != NULL ? j : json_integer(v);
+}
+
+/* A float partition value: a number, or a string for NaN and infinities
+ * (JSON has no literal for them).  Returns a new reference. */
+static json_t *real_json(double d)
+{
+    if (isnan(d)) {
+        return json_string("NaN");
+    }
+    if (isinf(d)) {
+        return json_string(d > 0 ? "Infinity" : "-Infinity");
+    }
+    return json_real(d);
+}
+
+/* A bytes or fixed partition value.  Returns a new reference. */
+static json_t *bytes_json(const struct pfield *pf, const void *p, size_t n)
+{
+    json_t *j = NULL;
+
+    if (pf->type == P_DECIMAL) {
+        j = decimal_json(p, n, pf->scale);
+    }
+    return j != NULL ? j : hex_json(p, n, pf->type == P_UUID);
+}
+
+/*
+ * The JSON single-value form of the partition value `v` (a union already
+ * resolved) of field `pf`.  Returns a new reference, or NULL with m->why
+ * set.
+ */
+static json_t *pvalue(struct rd *m, avro_value_t *v, const struct pfield *pf)
+{
+    int32_t     i32;
+    int64_t     i64;
+    float       f;
+    double      d;
+    int         b;
+    const char *s;
+    const void *p;
+    size_t      n;
+    json_t     *j;
+
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        return json_null();
+    case AVRO_BOOLEAN:
+        return avro_value_get_boolean(v, &b) == 0 ? json_boolean(b) : NULL;
+    case AVRO_INT32:
+        return avro_value_get_int(v, &i32) == 0 ? int_json(pf, i32) : NULL;
+    case AVRO_INT64:
+        return avro_value_get_long(v, &i64) == 0 ? int_json(pf, i64) : NULL;
+    case AVRO_FLOAT:
+        return avro_value_get_float(v, &f) == 0 ? real_json(f) : NULL;
+    case AVRO_DOUBLE:
+        return avro_value_get_double(v, &d) == 0 ? real_json(d) : NULL;
+    case AVRO_BYTES:
+        return avro_value_get_bytes(v, &p, &n) == 0 ? bytes_json(pf, p, n)
+                                                    : NULL;
+    case AVRO_FIXED:
+        return avro_value_get_fixed(v, &p, &n) == 0 ? bytes_json(pf, p, n)
+                                                    : NULL;
+    case AVRO_STRING:
+        /* NB: libavro's size counts the terminating NUL it adds */
+        if (avro_value_get_string(v, &s, &n) != 0 || n == 0) {
+            break;
+        }
+        j = memchr(s, '\0', n - 1) == NULL ? json_stringn(s, n - 1) : NULL;
+        if (j == NULL) {
+            bad(m, "record %" PRId64 ": partition field \"%s\" is not a "
+                "valid string", m->recno, pf->name);
+        }
+        return j;
+    default:
+        break;
+    }
+    return NULL;
+}
+
+/* The partition record `rec` into m->part and m->part_key. */
+static bool partition_take(struct rd *m, avro_value_t *rec)
+{
+    json_t      *obj = json_object();
+    json_t      *arr = json_array();
+    json_t      *j;
+    avro_value_t f;
+    avro_value_t b;
+    avro_value_t *v;
+    size_t       n = 0;
+    size_t       i;
+    bool         ok = false;
+
+    if (avro_value_get_size(rec, &n) != 0 || FL_NEVER(n != m->npf)) {
+        avro_detail(m);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        v = &f;
+        if (avro_value_get_by_index(rec, i, &f, NULL) != 0 ||
+            (avro_value_get_type(&f) == AVRO_UNION &&
+             avro_value_get_current_branch(&f, &b) != 0)) {
+            avro_detail(m);
+            goto out;
+        }
+        if (avro_value_get_type(&f) == AVRO_UNION) {
+            v = &b;
+        }
+        j = pvalue(m, v, &m->pf[i]);
+        if (j == NULL) {
+            goto out;
+        }
+        json_object_set(obj, m->pf[i].name, j);
+        json_array_append_new(arr, j);
+    }
+    json_decref(m->part);
+    free(m->part_key);
+    m->part = obj;
+    obj = NULL;
+    m->part_key = json_dumps(arr, JSON_COMPACT | JSON_ENCODE_ANY);
+    ok = FL_ALWAYS(m->part_key != NULL);
+out:
+    if (!ok) {
+        bad(m, "record %" PRId64 ": field \"partition\" could not be read",
+            m->recno);
+    }
+    json_decref(obj);
+    json_decref(arr);
+    return ok;
+}
+
+/* -------------------------------------------------- column statistics */
+
+/* The statistics of column `id` of the current record, added when new;
+ * NULL past MAX_STAT_COLUMNS.  m->st stays sorted by field id. */
+static struct cat_column_stats *stat_column(struct rd *m, int32_t id)
+{
+    size_t                   lo = 0;
+    size_t                   hi = m->nst;
+    size_t                   mid;
+    struct cat_column_stats *c;
+
+    if (hi > 0 && m->st[hi - 1].field_id < id) {
+        lo = hi;                        /* the usual case: ascending ids */
+    }
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if (m->st[mid].field_id == id) {
+            return &m->st[mid];
+        }
+        if (m->st[mid].field_id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (m->nst >= MAX_STAT_COLUMNS) {
+        return NULL;
+    }
+    if (m->nst == m->capst) {
+        m->capst = m->capst ? m->capst * 2 : 64;
+        m->st = fl_xrealloc(m->st, m->capst * sizeof(*m->st));
+    }
+    memmove(&m->st[lo + 1], &m->st[lo], (m->nst - lo) * sizeof(*m->st));
+    m->nst++;
+    c = &m->st[lo];
+    memset(c, 0, sizeof(*c));
+    c->field_id = id;
+    c->column_size = c->value_count = c->null_count = c->nan_count = -1;
+    return c;
+}
+
+/* One map value `val` into the member of `c` that `slot` names. */
+static bool stat_set(struct cat_column_stats *c, avro_value_t *val, int slot)
+{
+    const void *p;
+    size_t      n;
+    int32_t     i32;
+    int64_t     v;
+
+    if (slot == S_LOWER || slot == S_UPPER) {
+        if (avro_value_get_bytes(val, &p, &n) != 0) {
+            return false;
+        }
+        *(slot == S_LOWER ? &c->lower : &c->upper) = p;
+        *(slot == S_LOWER ? &c->lower_len : &c->upper_len) = n;
+        return true;
+    }
+    if (avro_value_get_type(val) == AVRO_INT32) {
+        if (avro_value_get_int(val, &i32) != 0) {
+            return false;
+        }
+        v = i32;
+    } else if (avro_value_get_long(val, &v) != 0) {
+        return false;
+    }
+    *(slot == S_SIZE ? &c->column_size : slot == S_VALUES ? &c->value_count
+      : slot == S_NULLS ? &c->null_count : &c->nan_count) = v;
+    return true;
+}
+
+/* An int-keyed metrics map `v` of wanted field `w` into m->st. */
+static bool stats_take(struct rd *m, avro_value_t *v, const struct fspec *w)
+{
+    bool                     arr = avro_value_get_type(v) == AVRO_ARRAY;
+    avro_value_t             item;
+    avro_value_t             key;
+    avro_value_t             val;
+    const char              *mkey = NULL;
+    struct cat_column_stats *c;
+    int32_t                  id = 0;
+    int64_t                  num;
+    size_t                   n = 0;
+    size_t                   i;
+
+    if (avro_value_get_size(v, &n) != 0) {
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        if (avro_value_get_by_index(v, i, &item, &mkey) != 0) {
+            goto fail;
+        }
+        if (arr && (avro_value_get_by_name(&item, "key", &key, NULL) != 0 ||
+                    avro_value_get_int(&key, &id) != 0 ||
+                    avro_value_get_by_name(&item, "value", &val, NULL) != 0)) {
+            goto fail;
+        }
+        if (!arr) {
+            if (mkey == NULL || !fl_parse_i64(mkey, INT32_MIN, INT32_MAX,
+                                              &num)) {
+                goto fail;
+            }
+            id = (int32_t)num;
+            val = item;
+        }
+        c = stat_column(m, id);
+        if (c == NULL) {
+            return bad(m, "record %" PRId64 ": too many columns with "
+                       "statistics", m->recno);
+        }
+        if (!stat_set(c, &val, w->slot)) {
+            goto fail;
+        }
+    }
+    return true;
+fail:
+    avro_detail(m);
+    return bad(m, "record %" PRId64 ": field \"%s\" could not be read",
+               m->recno, w->name);
+}
+
+/* Forget the previous record's partition and statistics. */
+static void record_reset(struct rd *m)
+{
+    json_decref(m->part);
+    free(m->part_key);
+    m->part = NULL;
+    m->part_key = NULL;
+    m->nst = 0;
 }
 
 /* ------------------------------------------------------------- records */
@@ -642,10 +1538,17 @@ static bool field_take(struct rd *m, avro_value_t *rec, struct plan *pl,
         return true;
     }
     out->present = true;
-    if (w->kind == K_RECORD) {
+    switch (w->kind) {
+    case K_RECORD:
         return record_take(m, v, pl->sub);
+    case K_PARTITION:
+        return partition_take(m, v);
+    case K_COUNTS:
+    case K_BOUNDS:
+        return stats_take(m, v, w);
+    default:
+        return value_take(m, v, w, out);
     }
-    return value_take(m, v, w, out);
 }
 
 /* The wanted values of one record of `pl`, kept in pl->vals. */
@@ -715,6 +1618,7 @@ static bool records_read(struct rd *m, const struct fl_buf *buf,
             bad(m, "record %" PRId64 " is truncated or corrupt", m->recno);
             goto out;
         }
+        record_reset(m);
         if (!record_take(m, &rec, &m->top) || !m->emit(m)) {
             goto out;
         }
@@ -737,7 +1641,7 @@ out:
 static bool container_read(struct rd *m, const struct fl_buf *buf,
                            const struct fspec *want, size_t nwant)
 {
-    struct hdr    h = {NULL, {NULL, NULL}};
+    struct hdr    h = {NULL, {NULL, NULL}, NULL};
     avro_schema_t schema = NULL;
     long          budget = SCHEMA_MAX_NODES;
     bool          ok = false;
@@ -745,8 +1649,12 @@ static bool container_read(struct rd *m, const struct fl_buf *buf,
     /* NB: only manifests carry partition-spec-id; lists are not judged. */
     m->spec_id = -1;
     if (!header_read(m, buf, &h) || !header_codec(m, &h) ||
+        !blocks_check(m, &h) ||
         (m->file_fn != NULL && !header_spec_id(m, &h))) {
         goto out;
+    }
+    if (m->file_fn != NULL) {
+        header_partition(m, &h);
     }
     schema = header_schema(m, &h);
     if (schema == NULL) {
@@ -792,6 +1700,7 @@ static bool read_common(struct rd *m, struct sto *s,
      * tracker afterwards, or the outer read's frees would go unrecorded */
     tracking = &t;
     ok = container_read(m, &buf, want, nwant);
+    record_reset(m);
     tracking = outer;
     leaked = track_end(&t);
     /* libavro leaks only on corrupt input; after a good read it is ours */
@@ -807,6 +1716,7 @@ static bool read_common(struct rd *m, struct sto *s,
         }
     }
 out:
+    free(m->st);
     fl_buf_release(&buf);
     fl_arena_free(m->a);
     return ok;
@@ -893,7 +1803,10 @@ bool cat_manifest_list_read(struct sto *s, const char *uri,
 
 /* ----------------------------------------------------------- manifests */
 
-enum { D_CONTENT, D_PATH, D_FORMAT, D_RECORDS, D_SIZE, D_N };
+enum {
+    D_CONTENT, D_PATH, D_FORMAT, D_RECORDS, D_SIZE, D_PARTITION,
+    D_SIZES, D_VALUES, D_NULLS, D_NANS, D_LOWER, D_UPPER, D_REFERENCED, D_N
+};
 enum { E_STATUS, E_SNAPSHOT, E_SEQ, E_FILE, E_N };
 
 /* spec: manifest file, notes/ICEBERG.md 4.3 */
@@ -903,6 +1816,18 @@ static const struct fspec data_file_want[D_N] = {
     [D_FORMAT] = {"file_format", NULL, K_STRING, true, 0, NULL, 0},
     [D_RECORDS] = {"record_count", NULL, K_LONG, true, 0, NULL, 0},
     [D_SIZE] = {"file_size_in_bytes", NULL, K_LONG, true, 0, NULL, 0},
+    [D_PARTITION] = {"partition", NULL, K_PARTITION, false, 0, NULL, 0},
+    [D_SIZES] = {"column_sizes", NULL, K_COUNTS, false, 0, NULL, 0, S_SIZE},
+    [D_VALUES] = {"value_counts", NULL, K_COUNTS, false, 0, NULL, 0,
+                  S_VALUES},
+    [D_NULLS] = {"null_value_counts", NULL, K_COUNTS, false, 0, NULL, 0,
+                 S_NULLS},
+    [D_NANS] = {"nan_value_counts", NULL, K_COUNTS, false, 0, NULL, 0,
+                S_NANS},
+    [D_LOWER] = {"lower_bounds", NULL, K_BOUNDS, false, 0, NULL, 0, S_LOWER},
+    [D_UPPER] = {"upper_bounds", NULL, K_BOUNDS, false, 0, NULL, 0, S_UPPER},
+    [D_REFERENCED] = {"referenced_data_file", NULL, K_STRING, false, 0,
+                      NULL, 0},
 };
 
 static const struct fspec entry_want[E_N] = {
@@ -932,6 +1857,16 @@ static bool entry_emit(struct rd *m)
     f.record_count = val_int(df, D_RECORDS);
     f.file_size = val_int(df, D_SIZE);
     f.spec_id = m->spec_id;
+    if (m->part == NULL) {              /* no partition field: unpartitioned */
+        m->part = json_object();
+        m->part_key = fl_xstrdup("[]");
+    }
+    f.partition = m->part;
+    f.partition_key = m->part_key;
+    f.stats = m->st;
+    f.nstats = (int)m->nst;
+    f.referenced_data_file = df->vals[D_REFERENCED].present
+                                 ? df->vals[D_REFERENCED].s : NULL;
     m->stopped = !m->file_fn(m->ctx, &f);
     return true;
 }

@@ -214,6 +214,7 @@ struct cat_change {
     struct cat_ident id;
     json_t          *requirements;  /* borrowed */
     json_t          *updates;       /* borrowed */
+    int64_t          table_id;      /* set by cat_tables_commit */
 };
 
 void cat_cache_budget(size_t bytes);
@@ -371,5 +372,75 @@ bool cat_policy_rules_for(struct cat_ctx *cx, const char *catalog,
                           const char *const *ns, int nns, const char *table,
                           const char *const *roles, int nroles, json_t **out,
                           struct fl_err *err);
+
+/* ---------------------------------------------------------------------
+ * Manifests (cat_manifest.c): Iceberg manifest lists and manifests, Avro
+ * object container files read with Apache Avro C.  The callbacks' strings
+ * are valid only during the call.
+ */
+struct cat_manifest_entry {         /* one manifest_file of a manifest list */
+    const char *path;               /* manifest_path (500) */
+    int64_t     length;             /* manifest_length (501) */
+    int32_t     spec_id;            /* partition_spec_id (502) */
+    int32_t     content;            /* 0 data, 1 deletes (517; v1: 0) */
+    int64_t     sequence_number;    /* 515; v1: 0 */
+    int64_t     min_sequence_number;/* 516; v1: 0 */
+    int64_t     added_snapshot_id;  /* 503 */
+    int32_t     added_files;        /* 504; -1 when null */
+    int32_t     existing_files;     /* 505; -1 when null */
+    int32_t     deleted_files;      /* 506; -1 when null */
+    int64_t     added_rows;         /* 512; -1 when null */
+    int64_t     existing_rows;      /* 513; -1 when null */
+    int64_t     deleted_rows;       /* 514; -1 when null */
+};
+
+/* One column's metrics in a data file (the int-keyed maps 108-130). */
+struct cat_column_stats {
+    int32_t              field_id;      /* the column's field id */
+    int64_t              column_size;   /* column_sizes (108); -1 absent */
+    int64_t              value_count;   /* value_counts (109); -1 absent */
+    int64_t              null_count;    /* null_value_counts (110); -1 */
+    int64_t              nan_count;     /* nan_value_counts (137); -1 */
+    const unsigned char *lower;         /* lower_bounds (125): Iceberg's
+                                         * single-value binary form; NULL
+                                         * when absent */
+    size_t               lower_len;
+    const unsigned char *upper;         /* upper_bounds (128), likewise */
+    size_t               upper_len;
+};
+
+struct cat_data_file {              /* one manifest_entry of a manifest */
+    int32_t     status;             /* 0 existing, 1 added, 2 deleted */
+    int64_t     snapshot_id;        /* -1 when null (inherited) */
+    int64_t     sequence_number;    /* -1 when null (inherited) */
+    int32_t     content;            /* 0 data, 1 position, 2 equality */
+    const char *path;               /* file_path (100) */
+    const char *format;             /* file_format (101) */
+    int64_t     record_count;       /* 103 */
+    int64_t     file_size;          /* 104 */
+    int32_t     spec_id;            /* from the manifest's metadata */
+    /* partition (102): {partition field name: value in Iceberg's JSON
+     * single-value form (dates "2024-01-31", timestamps ISO-8601, binary
+     * and fixed upper-case hex, decimals as strings), null when null};
+     * {} when unpartitioned.  Borrowed: valid during the call. */
+    json_t     *partition;
+    /* the partition values in spec order as compact JSON, ["a",3]: with
+     * spec_id, the key that groups the files of one partition */
+    const char *partition_key;
+    const struct cat_column_stats *stats;   /* by field id, ascending */
+    int         nstats;
+    const char *referenced_data_file;       /* 143, or NULL */
+};
+
+typedef bool (*cat_manifest_fn)(void *ctx, const struct cat_manifest_entry *m);
+typedef bool (*cat_data_file_fn)(void *ctx, const struct cat_data_file *f);
+
+struct sto;
+struct sto *cat_sto(const char *uri, struct fl_err *err);
+bool cat_manifest_list_read(struct sto *s, const char *uri,
+                            cat_manifest_fn fn, void *ctx,
+                            struct fl_err *err);
+bool cat_manifest_read(struct sto *s, const char *uri, cat_data_file_fn fn,
+                       void *ctx, struct fl_err *err);
 
 #endif /* FL_CATALOG_H */

@@ -12,7 +12,6 @@
 char *cat_location_dir(struct fl_arena *a, const char *loc);
 bool cat_storage_allows(json_t *storage, const char *loc);
 char *cat_ident_render(struct fl_arena *a, const struct cat_ident *id);
-struct sto *cat_sto(const char *uri, struct fl_err *err);
 bool cat_gzip(struct fl_arena *a, const char *in, size_t n, char **out,
               size_t *outlen);
 bool cat_gunzip(struct fl_arena *a, const char *in, size_t n, size_t max,
@@ -112,48 +111,5 @@ bool cat_view_validate(json_t *meta, struct fl_err *err);
 char *cat_view_file_next(struct fl_arena *a, json_t *meta,
                          const char *current_file);
 json_t *cat_view_canonical(json_t *meta);
-
-/* ---------------------------------------------------------------------
- * Manifests (cat_manifest.c): Iceberg manifest lists and manifests, Avro
- * object container files read with Apache Avro C.  The callbacks' strings
- * are valid only during the call.
- */
-struct cat_manifest_entry {         /* one manifest_file of a manifest list */
-    const char *path;               /* manifest_path (500) */
-    int64_t     length;             /* manifest_length (501) */
-    int32_t     spec_id;            /* partition_spec_id (502) */
-    int32_t     content;            /* 0 data, 1 deletes (517; v1: 0) */
-    int64_t     sequence_number;    /* 515; v1: 0 */
-    int64_t     min_sequence_number;/* 516; v1: 0 */
-    int64_t     added_snapshot_id;  /* 503 */
-    int32_t     added_files;        /* 504; -1 when null */
-    int32_t     existing_files;     /* 505; -1 when null */
-    int32_t     deleted_files;      /* 506; -1 when null */
-    int64_t     added_rows;         /* 512; -1 when null */
-    int64_t     existing_rows;      /* 513; -1 when null */
-    int64_t     deleted_rows;       /* 514; -1 when null */
-};
-
-struct cat_data_file {              /* one manifest_entry of a manifest */
-    int32_t     status;             /* 0 existing, 1 added, 2 deleted */
-    int64_t     snapshot_id;        /* -1 when null (inherited) */
-    int64_t     sequence_number;    /* -1 when null (inherited) */
-    int32_t     content;            /* 0 data, 1 position, 2 equality */
-    const char *path;               /* file_path (100) */
-    const char *format;             /* file_format (101) */
-    int64_t     record_count;       /* 103 */
-    int64_t     file_size;          /* 104 */
-    int32_t     spec_id;            /* from the manifest's metadata */
-};
-
-typedef bool (*cat_manifest_fn)(void *ctx, const struct cat_manifest_entry *m);
-typedef bool (*cat_data_file_fn)(void *ctx, const struct cat_data_file *f);
-
-struct sto;
-bool cat_manifest_list_read(struct sto *s, const char *uri,
-                            cat_manifest_fn fn, void *ctx,
-                            struct fl_err *err);
-bool cat_manifest_read(struct sto *s, const char *uri, cat_data_file_fn fn,
-                       void *ctx, struct fl_err *err);
 
 #endif /* FL_CATALOG_INT_H */

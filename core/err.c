@@ -57,6 +57,7 @@ bool fl_err_retype(struct fl_err *err, int status, const char *type,
                    const char *fmt, ...)
 {
     va_list ap;
+    char    msg[sizeof(err->msg)];
 
     if (err == NULL) {
         return false;
@@ -64,9 +65,11 @@ bool fl_err_retype(struct fl_err *err, int status, const char *type,
     err->status = status;
     err->type = type;
     if (fmt != NULL) {
+        /* NB: through a copy: the arguments may be err->msg itself */
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        memcpy(err->msg, msg, sizeof(msg));
     }
     return false;
 }

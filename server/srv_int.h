@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "access/access.h"
 #include "db/db.h"
+#include "maintenance/maintenance.h"
 
 #include <stdatomic.h>
 
@@ -25,6 +26,10 @@ struct srv {
     atomic_bool              draining;
     atomic_long              inflight;
     struct db_listener      *listener;      /* floe_grants: access caches */
+    struct mnt_settings      mnt_settings;  /* maintenance.* */
+    struct db_pool          *mnt_pool;      /* the maintenance threads' */
+    struct mnt              *mnt;           /* NULL: maintenance disabled */
+    const char              *mnt_owner;     /* host:pid:random, in leases */
 };
 
 struct srv_hdr {
@@ -228,6 +233,26 @@ json_t *srv_h_policy_applicable(struct srv_req *req, struct fl_err *err);
 SRV_AZ(createPolicy); SRV_AZ(listPolicies); SRV_AZ(loadPolicy);
 SRV_AZ(updatePolicy); SRV_AZ(dropPolicy); SRV_AZ(attachPolicy);
 SRV_AZ(detachPolicy); SRV_AZ(getApplicablePolicies);
+
+/* handlers: srv_maintenance.c (Floe: table maintenance status, run
+ * history, runs on request) */
+json_t *srv_h_mnt_table(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_mnt_runs(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_mnt_run(struct srv_req *req, struct fl_err *err);
+SRV_AZ(getTableMaintenance); SRV_AZ(listMaintenanceRuns);
+SRV_AZ(runMaintenance);
+void srv_mnt_settings(const struct srv_config *cfg, struct mnt_settings *ms);
+
+/* handlers: srv_compaction.c (Floe: compaction jobs of outside
+ * executors) */
+json_t *srv_h_cjob_list(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_cjob_claim(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_cjob_heartbeat(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_cjob_complete(struct srv_req *req, struct fl_err *err);
+json_t *srv_h_cjob_fail(struct srv_req *req, struct fl_err *err);
+SRV_AZ(listCompactionJobs); SRV_AZ(claimCompactionJob);
+SRV_AZ(heartbeatCompactionJob); SRV_AZ(completeCompactionJob);
+SRV_AZ(failCompactionJob);
 
 /* running: srv_serve.c */
 bool srv_config_read(struct srv_config *cfg, const char *path);

@@ -25,6 +25,7 @@
 #define PCS  "/api/catalog/polaris/v1"
 #define POLS PCS NS "/policies"
 #define POL  POLS "/{policy-name}"
+#define MAINT MGMT "/catalogs/{catalogName}/maintenance"
 
 /* A served Iceberg route: advertised; `idem` honours Idempotency-Key; `az`
  * authorizes it (srv_authz.c). */
@@ -186,6 +187,28 @@ static const struct srv_route routes[] = {
     /* Floe: the audit log */
     OTHER("GET", MGMT "/audit-events", "listAuditEvents", srv_h_audit_list,
           srv_az_listAuditEvents),
+
+    /* Floe: table maintenance (srv_maintenance.c) */
+    OTHER("GET", MAINT "/tables", "getTableMaintenance", srv_h_mnt_table,
+          srv_az_getTableMaintenance),
+    OTHER("GET", MAINT "/runs", "listMaintenanceRuns", srv_h_mnt_runs,
+          srv_az_listMaintenanceRuns),
+    OTHER("POST", MAINT "/run", "runMaintenance", srv_h_mnt_run,
+          srv_az_runMaintenance),
+
+    /* Floe: compaction jobs of outside executors (srv_compaction.c) */
+    OTHER("GET", MAINT "/compaction-jobs", "listCompactionJobs",
+          srv_h_cjob_list, srv_az_listCompactionJobs),
+    OTHER("POST", MAINT "/compaction-jobs/claim", "claimCompactionJob",
+          srv_h_cjob_claim, srv_az_claimCompactionJob),
+    OTHER("POST", MAINT "/compaction-jobs/{jobId}/heartbeat",
+          "heartbeatCompactionJob", srv_h_cjob_heartbeat,
+          srv_az_heartbeatCompactionJob),
+    OTHER("POST", MAINT "/compaction-jobs/{jobId}/complete",
+          "completeCompactionJob", srv_h_cjob_complete,
+          srv_az_completeCompactionJob),
+    OTHER("POST", MAINT "/compaction-jobs/{jobId}/fail", "failCompactionJob",
+          srv_h_cjob_fail, srv_az_failCompactionJob),
 };
 
 const struct srv_route *srv_routes(size_t *n)

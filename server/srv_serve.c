@@ -109,6 +109,50 @@ static bool schema_check(struct srv *s, int wait_s)
     return true;
 }
 
+/* How this daemon names itself in job leases: host:pid:random. */
+static const char *lease_owner(struct fl_arena *a)
+{
+    char          host[256];
+    unsigned char r[4];
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "localhost");
+    }
+    host[sizeof(host) - 1] = '\0';
+    fl_random_bytes(r, sizeof(r));
+    return fl_sprintf(a, "%s:%d:%s", host, (int)getpid(),
+                      fl_hex(a, r, sizeof(r)));
+}
+
+/*
+ * Start the maintenance threads on a pool of their own, so they never
+ * starve requests: two connections per worker (its job, its heartbeat)
+ * and the scheduler's.  A failure is logged; the daemon serves anyway.
+ */
+static void maintenance_start(struct srv *s)
+{
+    const struct mnt_settings *ms = &s->mnt_settings;
+    struct db_options          o;
+    struct fl_err              err;
+
+    if (!ms->enabled) {
+        return;
+    }
+    memset(&o, 0, sizeof(o));
+    o.url = s->cfg->db_url;
+    o.size = 2 * (ms->expiry_workers + ms->orphan_workers +
+                  ms->plan_workers) + 1;
+    o.acquire_ms = (int)s->cfg->db_acquire_timeout_ms;
+    o.statement_ms = (int)s->cfg->db_statement_timeout_ms;
+    fl_err_clear(&err);
+    s->mnt_pool = db_pool_new(&o, &err);
+    if (s->mnt_pool == NULL) {
+        fl_log(FL_LOG_ERROR, "maintenance: not started: %s", err.msg);
+        return;
+    }
+    s->mnt = mnt_start(s->mnt_pool, &s->settings, ms, s->mnt_owner);
+}
+
 static bool write_port_file(const char *path, int port)
 {
     char  tmp[4096];
@@ -146,6 +190,8 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
     fl_err_clear(&err);
     s.cfg = cfg;
     settings_init(&s, cfg, life);
+    srv_mnt_settings(cfg, &s.mnt_settings);
+    s.mnt_owner = lease_owner(life);
     s.migrations_dir = db_migrations_find(cfg->db_migrations_dir, life);
     log_config(cfg);
     if (cfg->db_url[0] == '\0') {
@@ -186,6 +232,7 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
         goto stop;
     }
     srv_janitor_start(&s);
+    maintenance_start(&s);
     if (on_ready != NULL && !on_ready(&s, ctx)) {
         goto stop;
     }
@@ -194,10 +241,12 @@ int srv_run(const struct srv_config *cfg, const char *port_file,
     rc = 0;
 stop:
     srv_stop(&s);
+    mnt_stop(s.mnt);
     srv_janitor_stop();
     db_listen_stop(s.listener);
     acc_cache_clear();
 out:
+    db_pool_free(s.mnt_pool);
     db_pool_free(s.pool);
     free(key);
     fl_arena_free(life);

@@ -197,6 +197,8 @@ json_t *srv_h_table_commit(struct srv_req *req, struct fl_err *err)
                           updates, &st, err)) {
         return NULL;
     }
+    /* every daemon enqueues, whether it runs workers or not */
+    mnt_after_commit(&req->cx, st.id);
     /* the commit response is the load result without `config` */
     fl_assert(st.len > n && memcmp(st.body + st.len - n, tail, n) == 0);
     st.body = fl_sprintf(req->a, "%.*s}", (int)(st.len - n), st.body);
@@ -310,9 +312,13 @@ json_t *srv_h_transaction(struct srv_req *req, struct fl_err *err)
             return NULL;
         }
     }
-    if (cat_tables_commit(&req->cx, srv_req_param(req, "prefix"), c,
-                          (int)json_array_size(list), err)) {
-        req->status = 204;
+    if (!cat_tables_commit(&req->cx, srv_req_param(req, "prefix"), c,
+                           (int)json_array_size(list), err)) {
+        return NULL;
+    }
+    req->status = 204;
+    for (i = 0; i < json_array_size(list); i++) {
+        mnt_after_commit(&req->cx, c[i].table_id);
     }
     return NULL;
 }

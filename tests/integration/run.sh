@@ -44,6 +44,9 @@ trap cleanup EXIT
 # tokens with the same key, so one root token works across restarts.
 export FLOE_BOOTSTRAP_CREDENTIALS="POLARIS,root-client,root-secret-for-tests"
 export FLOE_AUTH_TOKEN_SECRET="integration-tests-token-secret-0123456789"
+# No background maintenance but in maintenance.sh: the case files commit
+# snapshots with old timestamps that expiry would remove under them.
+export FLOE_MAINTENANCE_ENABLED=false
 AUTH=""
 
 # token URL [ID SECRET [SCOPE]]: prints an access token (root by default)
@@ -140,6 +143,7 @@ sanitizer_check() {
 . tests/integration/scripted.sh
 . tests/integration/tables.sh
 . tests/integration/security.sh
+. tests/integration/maintenance.sh
 
 # scenarios URL: the scenario suite's scripts (concurrency, volume, files
 # on disk) against a running floe whose warehouse root is $tmp/wh
@@ -149,7 +153,8 @@ scenarios() {
         echo "skip scenarios (no python3)"
         return
     fi
-    for f in scenarios_tables scenarios_rest rbac; do
+    for f in scenarios_tables scenarios_rest rbac maintenance_files \
+        compaction; do
         FL_TOKEN=$ROOT_TOKEN FL_MKMANIFEST=$top/$B/mkmanifest \
             python3 "tests/integration/$f.py" "$1" "$tmp/wh" ||
             fail "$f" "exited with an error"
@@ -211,4 +216,5 @@ t_security
 stop_floe "$MAIN_PID"
 sanitizer_check main "$tmp/main.log"
 scripted_private
+t_maintenance
 exit 0

@@ -9,18 +9,26 @@
  * metadata (Iceberg puts the partition spec, schema and format version
  * there), and it re-renders the schema with avro_schema_to_json, which drops
  * the "field-id" attributes Iceberg readers rely on.  So the container
- * framing (magic, metadata map, sync markers, blocks, deflate) is written
- * here, the schema text is stored exactly as given, and libavro only parses
- * that text and binary-encodes each record (avro_value_write).
+ * framing (magic, metadata map, sync markers, blocks, deflate and snappy)
+ * is written here, the schema text is stored exactly as given, and libavro
+ * only parses that text and binary-encodes each record (avro_value_write).
  *
- * A codec other than "null" and "deflate" is recorded in the header as given
- * over uncompressed blocks: a hook for tests of unsupported codecs.
+ * Snappy blocks are compressed by a small greedy encoder here (literals and
+ * two-byte-offset copies, the raw format's simplest elements), followed by
+ * the big-endian CRC-32 of the uncompressed block, as the Avro spec's
+ * snappy codec defines; the reader decodes them with libavro (libsnappy).
+ * A codec other than "null", "deflate" and "snappy" is recorded in the
+ * header as given over uncompressed blocks: a hook for tests of
+ * unsupported codecs.
  *
  * Schemas follow the Iceberg spec's manifest_file and manifest_entry tables
- * (notes/ICEBERG.md sections 4.2 and 4.3) for format versions 1 to 3, with an
- * unpartitioned spec (an empty partition struct).  Not deliberately covered:
- * partition values, column statistics beyond one plausible column, key
- * metadata, deletion vectors.
+ * (notes/ICEBERG.md sections 4.2 and 4.3) for format versions 1 to 3; a
+ * manifest's partition struct has the spec's fields (optional, with their
+ * field ids and the Avro logical types Iceberg writes: date, time-micros,
+ * timestamp-micros with adjust-to-utc, uuid and decimal on fixed), and
+ * data files may carry metrics for any columns.  The manifest list's
+ * partition summaries stay empty.  Not deliberately covered: key metadata,
+ * deletion vectors.
  */
 #include "avro_write.h"
 
@@ -29,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zlib.h>
 
@@ -102,6 +111,93 @@ static bool deflate_raw(const char *in, size_t n, struct fl_buf *out)
     deflateEnd(&z);
     free(p);
     return ok;
+}
+
+/* -------------------------------------------------------------- snappy */
+
+static void snappy_literal(struct fl_buf *b, const unsigned char *p, size_t n)
+{
+    unsigned char tag[3];
+    size_t        k;
+
+    while (n > 0) {
+        k = n < 65536 ? n : 65536;
+        if (k <= 60) {
+            tag[0] = (unsigned char)((k - 1) << 2);
+            fl_buf_append(b, tag, 1);
+        } else if (k <= 256) {
+            tag[0] = 60 << 2;
+            tag[1] = (unsigned char)(k - 1);
+            fl_buf_append(b, tag, 2);
+        } else {
+            tag[0] = 61 << 2;
+            tag[1] = (unsigned char)((k - 1) & 0xff);
+            tag[2] = (unsigned char)((k - 1) >> 8);
+            fl_buf_append(b, tag, 3);
+        }
+        fl_buf_append(b, p, k);
+        p += k;
+        n -= k;
+    }
+}
+
+/* Copies with a two-byte offset: up to 64 bytes each. */
+static void snappy_copy(struct fl_buf *b, size_t off, size_t len)
+{
+    unsigned char tag[3];
+    size_t        k;
+
+    while (len > 0) {
+        k = len < 64 ? len : 64;
+        tag[0] = (unsigned char)(((k - 1) << 2) | 2);
+        tag[1] = (unsigned char)(off & 0xff);
+        tag[2] = (unsigned char)(off >> 8);
+        fl_buf_append(b, tag, 3);
+        len -= k;
+    }
+}
+
+/*
+ * The raw snappy form of `in`: the uncompressed length as a varint, then
+ * literals and copies found by a greedy match on 4-byte prefixes.
+ */
+static void snappy_raw(const unsigned char *in, size_t n, struct fl_buf *out)
+{
+    size_t        table[4096];          /* position + 1 per prefix hash */
+    unsigned char pre[5];
+    size_t        np = 0;
+    size_t        i = 0;
+    size_t        lit = 0;
+    size_t        cand;
+    size_t        len;
+    uint32_t      h;
+    uint64_t      v = n;
+
+    do {
+        pre[np++] = (unsigned char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    fl_buf_append(out, pre, np);
+    memset(table, 0, sizeof(table));
+    while (i + 4 <= n) {
+        h = (uint32_t)((in[i] | in[i + 1] << 8 | in[i + 2] << 16 |
+                        (uint32_t)in[i + 3] << 24) * 2654435761u) >> 20;
+        cand = table[h];
+        table[h] = i + 1;
+        if (cand == 0 || i - (cand - 1) > 65535 ||
+            memcmp(in + cand - 1, in + i, 4) != 0) {
+            i++;
+            continue;
+        }
+        cand--;
+        snappy_literal(out, in + lit, i - lit);
+        for (len = 4; i + len < n && in[cand + len] == in[i + len]; len++) {
+        }
+        snappy_copy(out, i - cand, len);
+        i += len;
+        lit = i;
+    }
+    snappy_literal(out, in + lit, n - lit);
 }
 
 /* ----------------------------------------------------- container files */
@@ -229,11 +325,24 @@ static bool put_block(struct avw_file *f, struct fl_buf *out, size_t from,
     size_t        hi = f->ends[to - 1];
     struct fl_buf z;
     bool          ok = true;
+    unsigned char crc[4];
+    uLong         c;
 
     put_long(out, (int64_t)(to - from));
     if (strcmp(f->codec, "deflate") == 0) {
         fl_buf_init(&z, NULL, 0);
         ok = deflate_raw(f->recs.p + lo, hi - lo, &z);
+        put_bytes(out, z.p, z.len);
+        fl_buf_release(&z);
+    } else if (strcmp(f->codec, "snappy") == 0) {
+        fl_buf_init(&z, NULL, 0);
+        snappy_raw((const unsigned char *)f->recs.p + lo, hi - lo, &z);
+        c = crc32(0, (const Bytef *)f->recs.p + lo, (uInt)(hi - lo));
+        crc[0] = (unsigned char)(c >> 24);
+        crc[1] = (unsigned char)(c >> 16);
+        crc[2] = (unsigned char)(c >> 8);
+        crc[3] = (unsigned char)c;
+        fl_buf_append(&z, crc, 4);
         put_bytes(out, z.p, z.len);
         fl_buf_release(&z);
     } else {
@@ -415,8 +524,7 @@ static const struct fdef data_file_fields[] = {
     {134, "content", NULL, "\"int\"", V23, 0},
     {100, "file_path", NULL, "\"string\"", VALL, 0},
     {101, "file_format", NULL, "\"string\"", VALL, 0},
-    {102, "partition", NULL,
-     "{\"type\":\"record\",\"name\":\"r102\",\"fields\":[]}", VALL, 0},
+    {102, "partition", NULL, NULL, VALL, 0},
     {103, "record_count", NULL, "\"long\"", VALL, 0},
     {104, "file_size_in_bytes", NULL, "\"long\"", VALL, 0},
     {105, "block_size_in_bytes", NULL, "\"long\"", V1, 0},
@@ -509,18 +617,112 @@ static char *record_schema(const char *name, const struct fdef *defs,
     return b.p;
 }
 
-/* The manifest_entry schema of format `v` (1..3) as JSON; free() it. */
-char *avw_manifest_schema(int format_version)
+/* The decimal(P,S) of `type` (P, S set), or false. */
+static bool decimal_of(const char *type, int *p, int *s)
 {
+    return sscanf(type, "decimal(%d,%d)", p, s) == 2 && *p > 0 && *p <= 38;
+}
+
+/* Bytes of the fixed Iceberg stores decimal(P, _) in: the fewest that
+ * hold every P-digit unscaled value. */
+static int decimal_bytes(int precision)
+{
+    int    n = 1;
+    double max = 1;
+    double cap = 128;                   /* 2^(8n - 1) */
+    int    i;
+
+    for (i = 0; i < precision; i++) {
+        max *= 10;
+    }
+    while (cap < max) {
+        cap *= 256;
+        n++;
+    }
+    return n;
+}
+
+/* The Avro type JSON of a partition field of Iceberg type `t`. */
+static void avro_type(struct fl_buf *b, const struct avw_part_field *f)
+{
+    const char *t = f->type;
+    int         p;
+    int         sc;
+    int         len;
+
+    if (strcmp(t, "date") == 0) {
+        fl_buf_printf(b, "{\"type\":\"int\",\"logicalType\":\"date\"}");
+    } else if (strcmp(t, "time") == 0) {
+        fl_buf_printf(b, "{\"type\":\"long\","
+                      "\"logicalType\":\"time-micros\"}");
+    } else if (strcmp(t, "timestamp") == 0 || strcmp(t, "timestamptz") == 0) {
+        fl_buf_printf(b, "{\"type\":\"long\","
+                      "\"logicalType\":\"timestamp-micros\","
+                      "\"adjust-to-utc\":%s}",
+                      strcmp(t, "timestamptz") == 0 ? "true" : "false");
+    } else if (strcmp(t, "uuid") == 0) {
+        fl_buf_printf(b, "{\"type\":\"fixed\",\"name\":\"f%d\","
+                      "\"size\":16,\"logicalType\":\"uuid\"}",
+                      (int)f->field_id);
+    } else if (sscanf(t, "fixed[%d]", &len) == 1) {
+        fl_buf_printf(b, "{\"type\":\"fixed\",\"name\":\"f%d\","
+                      "\"size\":%d}", (int)f->field_id, len);
+    } else if (decimal_of(t, &p, &sc)) {
+        fl_buf_printf(b, "{\"type\":\"fixed\",\"name\":\"f%d\","
+                      "\"size\":%d,\"logicalType\":\"decimal\","
+                      "\"precision\":%d,\"scale\":%d}", (int)f->field_id,
+                      decimal_bytes(p), p, sc);
+    } else if (strcmp(t, "binary") == 0) {
+        fl_buf_printf(b, "\"bytes\"");
+    } else {
+        fl_buf_printf(b, "\"%s\"", t);    /* boolean int long ... string */
+    }
+}
+
+/* The partition record r102 of the spec `fields` (heap). */
+static char *partition_schema(const struct avw_part_field *fields, size_t n)
+{
+    struct fl_buf b;
+    size_t        i;
+
+    fl_buf_init(&b, NULL, 0);
+    fl_buf_printf(&b, "{\"type\":\"record\",\"name\":\"r102\","
+                  "\"fields\":[");
+    for (i = 0; i < n; i++) {
+        fl_buf_printf(&b, "%s{\"name\":\"%s\",\"type\":[\"null\",",
+                      i ? "," : "", fields[i].name);
+        avro_type(&b, &fields[i]);
+        fl_buf_printf(&b, "],\"default\":null,\"field-id\":%d}",
+                      (int)fields[i].field_id);
+    }
+    fl_buf_printf(&b, "]}");
+    return b.p;
+}
+
+/* The manifest_entry schema of format `v` (1..3) with the partition
+ * struct of `fields`, as JSON; free() it. */
+char *avw_manifest_schema_partitioned(int format_version,
+                                      const struct avw_part_field *fields,
+                                      size_t n)
+{
+    char *part = partition_schema(fields, n);
     char *df = record_schema("r2", data_file_fields,
                              FL_ARRAY_LEN(data_file_fields), format_version,
-                             NULL);
+                             part);
     char *s = record_schema("manifest_entry", manifest_entry_fields,
                             FL_ARRAY_LEN(manifest_entry_fields),
                             format_version, df);
 
+    free(part);
     free(df);
     return s;
+}
+
+/* The manifest_entry schema of format `v` (1..3), unpartitioned, as JSON;
+ * free() it. */
+char *avw_manifest_schema(int format_version)
+{
+    return avw_manifest_schema_partitioned(format_version, NULL, 0);
 }
 
 /* The manifest_file schema of format `v` (1..3) as JSON; free() it. */
@@ -533,9 +735,10 @@ char *avw_list_schema(int format_version)
 
 /* ------------------------------------------------------------ manifests */
 
-/* One {key, value} item of an int-keyed map field. */
+/* One {key, value} item of an int-keyed map field: the bytes `bv` (`bn`
+ * long) when not NULL, else the long `lv`. */
 static bool map_add(avro_value_t *rec, const char *name, int32_t key,
-                    int64_t lv, const char *bv)
+                    int64_t lv, const void *bv, size_t bn)
 {
     avro_value_t arr;
     avro_value_t item;
@@ -549,31 +752,216 @@ static bool map_add(avro_value_t *rec, const char *name, int32_t key,
         return false;
     }
     if (bv != NULL) {
-        return avro_value_set_bytes(&f, (void *)(uintptr_t)bv,
-                                    strlen(bv)) == 0;
+        return avro_value_set_bytes(&f, (void *)(uintptr_t)bv, bn) == 0;
     }
     return avro_value_set_long(&f, lv) == 0;
 }
 
-/* Column metrics for field 1, as a writer with statistics would add. */
+/* The metrics of `st`, each map only with the columns that have a value. */
+static bool stats_fill(avro_value_t *df, const struct avw_stats *st, size_t n)
+{
+    const struct avw_stats *c;
+    size_t                  i;
+    bool                    ok = true;
+
+    for (i = 0; ok && i < n; i++) {
+        c = &st[i];
+        ok = (c->column_size < 0 ||
+              map_add(df, "column_sizes", c->field_id, c->column_size, NULL,
+                      0)) &&
+             (c->value_count < 0 ||
+              map_add(df, "value_counts", c->field_id, c->value_count, NULL,
+                      0)) &&
+             (c->null_count < 0 ||
+              map_add(df, "null_value_counts", c->field_id, c->null_count,
+                      NULL, 0)) &&
+             (c->nan_count < 0 ||
+              map_add(df, "nan_value_counts", c->field_id, c->nan_count,
+                      NULL, 0)) &&
+             (c->lower == NULL ||
+              map_add(df, "lower_bounds", c->field_id, 0, c->lower,
+                      c->lower_len)) &&
+             (c->upper == NULL ||
+              map_add(df, "upper_bounds", c->field_id, 0, c->upper,
+                      c->upper_len));
+    }
+    return ok;
+}
+
+/* Column metrics: those given, else for field 1 as a writer with
+ * statistics would add them. */
 static bool data_file_metrics(avro_value_t *df, const struct avw_data_file *d)
 {
     avro_value_t arr;
     avro_value_t item;
 
-    return map_add(df, "column_sizes", 1, d->size / 2, NULL) &&
-           map_add(df, "value_counts", 1, d->records, NULL) &&
-           map_add(df, "null_value_counts", 1, 0, NULL) &&
-           map_add(df, "lower_bounds", 1, 0, "\x01\0\0\0\0\0\0\0") &&
-           map_add(df, "upper_bounds", 1, 0, "\x7f") &&
+    if (d->nstats > 0 && !stats_fill(df, d->stats, d->nstats)) {
+        return false;
+    }
+    return (d->nstats > 0 ||
+            (map_add(df, "column_sizes", 1, d->size / 2, NULL, 0) &&
+             map_add(df, "value_counts", 1, d->records, NULL, 0) &&
+             map_add(df, "null_value_counts", 1, 0, NULL, 0) &&
+             map_add(df, "lower_bounds", 1, 0, "\x01\0\0\0\0\0\0\0", 8) &&
+             map_add(df, "upper_bounds", 1, 0, "\x7f", 1))) &&
            avw_child(df, "split_offsets", &arr) &&
            avro_value_append(&arr, &item, NULL) == 0 &&
            avro_value_set_long(&item, 4) == 0;
 }
 
-/* Null fields are left on the null branch set by avw_file_record. */
-static bool entry_fill(avro_value_t *rec, int v, const struct avw_data_file *d)
+/* Hex text (blanks and dashes skipped) into `out`; the byte count, or -1. */
+static long hex_bytes(const char *s, unsigned char *out, size_t max)
 {
+    size_t n = 0;
+    int    hi = -1;
+    int    d;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '-' || *s == ' ') {
+            continue;
+        }
+        d = *s >= '0' && *s <= '9' ? *s - '0'
+          : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+          : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+        if (d < 0 || (hi < 0 && n == max)) {
+            return -1;
+        }
+        if (hi < 0) {
+            hi = d;
+        } else {
+            out[n++] = (unsigned char)(hi << 4 | d);
+            hi = -1;
+        }
+    }
+    return hi < 0 ? (long)n : -1;
+}
+
+/* "YYYY-MM-DD", or a day number, as days since 1970-01-01. */
+static bool date_days(const char *s, int64_t *days)
+{
+    struct tm tm;
+    char     *end;
+
+    if (fl_parse_i64(s, INT32_MIN, INT32_MAX, days)) {
+        return true;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end == NULL || *end != '\0') {
+        return false;
+    }
+    *days = (int64_t)timegm(&tm) / 86400;
+    return true;
+}
+
+/* The unscaled integer text `s` as a big-endian two's complement of `n`
+ * bytes (n <= 16). */
+static bool decimal_fill(const char *s, unsigned char *out, int n)
+{
+    unsigned char mag[16];
+    bool          neg = *s == '-';
+    unsigned      carry;
+    int           i;
+
+    memset(mag, 0, sizeof(mag));
+    s += neg;
+    if (*s == '\0' || n > 16) {
+        return false;
+    }
+    for (; *s != '\0'; s++) {          /* mag = mag * 10 + digit */
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+        carry = (unsigned)(*s - '0');
+        for (i = 15; i >= 0; i--) {
+            carry += mag[i] * 10u;
+            mag[i] = (unsigned char)carry;
+            carry >>= 8;
+        }
+    }
+    for (i = 15, carry = 1; neg && i >= 0; i--) {  /* two's complement */
+        carry += (unsigned char)~mag[i];
+        mag[i] = (unsigned char)carry;
+        carry >>= 8;
+    }
+    memcpy(out, mag + 16 - n, (size_t)n);
+    return true;
+}
+
+/* The partition value text `s` into the (non-null branch) value `v`. */
+static bool part_value(avro_value_t *v, const struct avw_part_field *f,
+                       const char *s)
+{
+    unsigned char b[64];
+    int64_t       i;
+    long          n;
+    int           p;
+    int           sc;
+
+    switch (avro_value_get_type(v)) {
+    case AVRO_BOOLEAN:
+        return avro_value_set_boolean(v, strcmp(s, "true") == 0) == 0;
+    case AVRO_INT32:
+        if (strcmp(f->type, "date") == 0) {
+            return date_days(s, &i) && avro_value_set_int(v, (int32_t)i) == 0;
+        }
+        return fl_parse_i64(s, INT32_MIN, INT32_MAX, &i) &&
+               avro_value_set_int(v, (int32_t)i) == 0;
+    case AVRO_INT64:
+        return fl_parse_i64(s, INT64_MIN, INT64_MAX, &i) &&
+               avro_value_set_long(v, i) == 0;
+    case AVRO_FLOAT:
+        return avro_value_set_float(v, strtof(s, NULL)) == 0;
+    case AVRO_DOUBLE:
+        return avro_value_set_double(v, strtod(s, NULL)) == 0;
+    case AVRO_STRING:
+        return avro_value_set_string(v, s) == 0;
+    case AVRO_BYTES:
+        n = hex_bytes(s, b, sizeof(b));
+        return n >= 0 && avro_value_set_bytes(v, b, (size_t)n) == 0;
+    case AVRO_FIXED:
+        if (decimal_of(f->type, &p, &sc)) {
+            n = decimal_bytes(p);
+            return n <= 16 && decimal_fill(s, b, (int)n) &&
+                   avro_value_set_fixed(v, b, (size_t)n) == 0;
+        }
+        n = hex_bytes(s, b, sizeof(b));
+        return n >= 0 && avro_value_set_fixed(v, b, (size_t)n) == 0;
+    default:
+        return false;
+    }
+}
+
+/* The partition struct of `d` (fields of `m`), null where no text. */
+static bool partition_fill(avro_value_t *df, const struct avw_manifest *m,
+                           const struct avw_data_file *d)
+{
+    avro_value_t part;
+    avro_value_t u;
+    avro_value_t v;
+    size_t       i;
+
+    if (!avw_child(df, "partition", &part)) {
+        return false;
+    }
+    for (i = 0; i < m->nfields; i++) {
+        if (d->partition == NULL || d->partition[i] == NULL) {
+            continue;               /* left on the null branch */
+        }
+        if (avro_value_get_by_index(&part, i, &u, NULL) != 0 ||
+            avro_value_set_branch(&u, 1, &v) != 0 ||
+            !part_value(&v, &m->fields[i], d->partition[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Null fields are left on the null branch set by avw_file_record. */
+static bool entry_fill(avro_value_t *rec, const struct avw_manifest *m,
+                       const struct avw_data_file *d)
+{
+    int          v = m->format_version;
     avro_value_t df;
     bool         ok;
 
@@ -596,19 +984,79 @@ static bool entry_fill(avro_value_t *rec, int v, const struct avw_data_file *d)
            avw_set_long(&df, "record_count", d->records) &&
            avw_set_long(&df, "file_size_in_bytes", d->size) &&
            (v > 1 || avw_set_long(&df, "block_size_in_bytes", 67108864)) &&
+           partition_fill(&df, m, d) &&
+           (v < 2 || d->referenced_data_file == NULL ||
+            avw_set_string(&df, "referenced_data_file",
+                           d->referenced_data_file)) &&
            data_file_metrics(&df, d);
+}
+
+/* The type of the source column of partition field `f`, as a default
+ * table schema gives it. */
+static const char *source_type(const struct avw_part_field *f)
+{
+    if (strcmp(f->transform, "day") == 0 ||
+        strcmp(f->transform, "month") == 0 ||
+        strcmp(f->transform, "year") == 0) {
+        return "date";
+    }
+    if (strcmp(f->transform, "hour") == 0) {
+        return "timestamptz";
+    }
+    if (strncmp(f->transform, "bucket[", 7) == 0) {
+        return "long";
+    }
+    return f->type;                 /* identity, truncate, void */
+}
+
+/* The table schema (unless given) and partition-spec metadata: column 1
+ * "id" long, then each partition field's source column "c<id>". */
+static void manifest_spec_meta(struct avw_file *f,
+                               const struct avw_manifest *m)
+{
+    struct fl_buf b;
+    size_t        i;
+    size_t        j;
+
+    fl_buf_init(&b, NULL, 0);
+    fl_buf_printf(&b, "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["
+                  "{\"id\":1,\"name\":\"id\",\"required\":false,"
+                  "\"type\":\"long\"}");
+    for (i = 0; i < m->nfields; i++) {
+        for (j = 0; j < i && m->fields[j].source_id != m->fields[i].source_id;
+             j++) {
+        }
+        if (j == i && m->fields[i].source_id != 1) {
+            fl_buf_printf(&b, ",{\"id\":%d,\"name\":\"c%d\","
+                          "\"required\":false,\"type\":\"%s\"}",
+                          (int)m->fields[i].source_id,
+                          (int)m->fields[i].source_id,
+                          source_type(&m->fields[i]));
+        }
+    }
+    fl_buf_printf(&b, "]}");
+    avw_file_meta(f, "schema", m->schema_json ? m->schema_json : b.p);
+    fl_buf_release(&b);
+    fl_buf_init(&b, NULL, 0);
+    fl_buf_printf(&b, "[");
+    for (i = 0; i < m->nfields; i++) {
+        fl_buf_printf(&b, "%s{\"name\":\"%s\",\"transform\":\"%s\","
+                      "\"source-id\":%d,\"field-id\":%d}", i ? "," : "",
+                      m->fields[i].name, m->fields[i].transform,
+                      (int)m->fields[i].source_id,
+                      (int)m->fields[i].field_id);
+    }
+    fl_buf_printf(&b, "]");
+    avw_file_meta(f, "partition-spec", b.p);
+    fl_buf_release(&b);
 }
 
 static void manifest_meta(struct avw_file *f, const struct avw_manifest *m)
 {
     char num[32];
 
-    avw_file_meta(f, "schema",
-                  "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["
-                  "{\"id\":1,\"name\":\"id\",\"required\":false,"
-                  "\"type\":\"long\"}]}");
+    manifest_spec_meta(f, m);
     avw_file_meta(f, "schema-id", "0");
-    avw_file_meta(f, "partition-spec", "[]");
     snprintf(num, sizeof(num), "%" PRId32, m->spec_id);
     avw_file_meta(f, "partition-spec-id", num);
     snprintf(num, sizeof(num), "%d", m->format_version);
@@ -620,8 +1068,13 @@ static void manifest_meta(struct avw_file *f, const struct avw_manifest *m)
 
 /*
  * Write a manifest with one manifest_entry per element of `files` to the
- * local file `path`.  Fields a format version lacks are ignored.  Errors:
- * 400 for an unknown format version, 500 for encoding or I/O failures.
+ * local file `path`.  Fields a format version lacks are ignored.  The
+ * partition value texts: "true"/"false"; integers for int, long, time
+ * and timestamps (the stored micros); "YYYY-MM-DD" or a day number for
+ * date; the text itself for string; hex for binary, fixed and uuid
+ * (dashes ignored); the unscaled integer for decimal.  Errors: 400 for an
+ * unknown format version, 500 for encoding or I/O failures (a partition
+ * text that does not fit its type among them).
  */
 bool avw_manifest_write(const char *path, const struct avw_manifest *m,
                         const struct avw_data_file *files, size_t n,
@@ -636,7 +1089,8 @@ bool avw_manifest_write(const char *path, const struct avw_manifest *m,
         return FL_ERR(err, 400, "BadRequestException",
                       "unsupported format version %d", m->format_version);
     }
-    schema = avw_manifest_schema(m->format_version);
+    schema = avw_manifest_schema_partitioned(m->format_version, m->fields,
+                                             m->nfields);
     f = avw_file_new(schema, m->codec, err);
     if (f == NULL) {
         goto out;
@@ -644,7 +1098,7 @@ bool avw_manifest_write(const char *path, const struct avw_manifest *m,
     manifest_meta(f, m);
     avw_file_block_records(f, m->block_records);
     for (i = 0; i < n; i++) {
-        if (!entry_fill(avw_file_record(f), m->format_version, &files[i])) {
+        if (!entry_fill(avw_file_record(f), m, &files[i])) {
             fail(err, "fill manifest entry", avro_strerror());
             goto out;
         }

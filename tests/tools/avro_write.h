@@ -35,8 +35,38 @@ bool avw_child(avro_value_t *rec, const char *name, avro_value_t *out);
 
 /* ------------------------------------------------------------ Iceberg */
 
+struct avw_part_field;
 char *avw_manifest_schema(int format_version);
+char *avw_manifest_schema_partitioned(int format_version,
+                                      const struct avw_part_field *fields,
+                                      size_t n);
 char *avw_list_schema(int format_version);
+
+/* One field of a partition spec. */
+struct avw_part_field {
+    const char *name;
+    int32_t     field_id;               /* 1000, 1001, ... */
+    int32_t     source_id;              /* the table column it derives from */
+    const char *transform;              /* "identity", "day", "bucket[16]" */
+    const char *type;                   /* its Iceberg result type: boolean,
+                                         * int, long, float, double, date,
+                                         * time, timestamp, timestamptz,
+                                         * string, binary, uuid, fixed[L],
+                                         * decimal(P,S) */
+};
+
+/* One column's metrics of a data file. */
+struct avw_stats {
+    int32_t     field_id;
+    int64_t     column_size;            /* -1: absent, as the counts below */
+    int64_t     value_count;
+    int64_t     null_count;
+    int64_t     nan_count;
+    const void *lower;                  /* NULL: absent */
+    size_t      lower_len;
+    const void *upper;                  /* NULL: absent */
+    size_t      upper_len;
+};
 
 struct avw_data_file {                  /* one manifest_entry */
     int32_t     status;                 /* 0 existing, 1 added, 2 deleted */
@@ -48,16 +78,27 @@ struct avw_data_file {                  /* one manifest_entry */
     const char *format;                 /* NULL: "PARQUET" */
     int64_t     records;
     int64_t     size;
+    /* one text per partition field (avw_manifest.fields), as
+     * avw_manifest_write says; a NULL array or entry is null */
+    const char *const *partition;
+    const struct avw_stats *stats;      /* nstats 0: metrics of field 1 */
+    size_t      nstats;
+    const char *referenced_data_file;   /* v2+; NULL: null */
 };
 
 struct avw_manifest {
     int         format_version;         /* 1..3 */
     int32_t     spec_id;
     int32_t     content;                /* 0 data, 1 deletes (v2+) */
-    const char *codec;                  /* NULL: "null" */
+    const char *codec;                  /* NULL: "null"; "null", "deflate",
+                                         * "snappy" or a name to record
+                                         * over uncompressed blocks */
     size_t      block_records;          /* 0: one block */
     bool        libavro;                /* write with libavro's writer */
     size_t      libavro_block;          /* its block bytes (0: default) */
+    const struct avw_part_field *fields;    /* the partition spec */
+    size_t      nfields;
+    const char *schema_json;            /* table schema; NULL: generated */
 };
 
 struct avw_manifest_file {              /* one manifest_file */

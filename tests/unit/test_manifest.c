@@ -2,16 +2,19 @@
  * test_manifest.c
  *
  * catalog/cat_manifest.c: manifest lists and manifests of format versions
- * 1 to 3 written by tests/tools/avro_write.c (uncompressed and deflate, one
- * and many blocks) and by libavro's own writer, read back through file://
- * URIs with every field checked; then the failures: a missing file, a file
- * that is not Avro, missing, null and mistyped required fields, values the
- * reader refuses (a NUL in a path, an int out of range, a bad status), an
- * unsupported codec, a broken header, a recursive schema, forged lengths,
- * and every truncation and many byte flips of valid files (which must fail
- * cleanly or read, never crash: run under ASan, with tests/lsan.supp for
- * what libavro 1.11.1 leaks on corrupt records).  Files live in a private
- * directory under /tmp, removed at exit.
+ * 1 to 3 written by tests/tools/avro_write.c (uncompressed, deflate and
+ * snappy, one and many blocks) and by libavro's own writer, read back
+ * through file:// URIs with every field checked, partitioned manifests
+ * among them (partition values of every type in their JSON single-value
+ * forms, grouping keys, column statistics, referenced data files); then
+ * the failures: a missing file, a file that is not Avro, missing, null and
+ * mistyped required fields, values the reader refuses (a NUL in a path, an
+ * int out of range, a bad status), an unsupported codec, a snappy block
+ * too short for its CRC, a broken header, a recursive schema, forged
+ * lengths, and every truncation and many byte flips of valid files (which
+ * must fail cleanly or read, never crash: run under ASan, with
+ * tests/lsan.supp for what libavro 1.11.1 leaks on corrupt records).  Files
+ * live in a private directory under /tmp, removed at exit.
  */
 #include "catalog/catalog_int.h"
 #include "storage/storage.h"
@@ -303,10 +306,14 @@ static void test_list_empty(void)
 /* ----------------------------------------------------------- manifests */
 
 static const struct avw_data_file files_in[] = {
-    {1, 1003, -1, -1, 0, "s3://b/t/data/00000-0.parquet", NULL, 100, 4096},
-    {0, 1001, 4, 4, 0, "file:///w/t/data/x:1.orc", "ORC", 7, 333},
-    {2, 1002, 5, 5, 0, "data/caf\xc3\xa9.avro", "AVRO", 0, 1},
-    {1, -1, -1, -1, 0, "s3://b/t/data/inherit.parquet", NULL, 1, 2},
+    {1, 1003, -1, -1, 0, "s3://b/t/data/00000-0.parquet", NULL, 100, 4096,
+     NULL, NULL, 0, NULL},
+    {0, 1001, 4, 4, 0, "file:///w/t/data/x:1.orc", "ORC", 7, 333, NULL, NULL,
+     0, NULL},
+    {2, 1002, 5, 5, 0, "data/caf\xc3\xa9.avro", "AVRO", 0, 1, NULL, NULL, 0,
+     NULL},
+    {1, -1, -1, -1, 0, "s3://b/t/data/inherit.parquet", NULL, 1, 2, NULL,
+     NULL, 0, NULL},
 };
 
 /* Every field of entry `i` against files_in[i] as format `v` stores it. */
@@ -356,21 +363,21 @@ static void manifest_round_trip(const struct avw_manifest *m,
 
 static void test_manifest_v1(void)
 {
-    struct avw_manifest m = {1, 3, 0, NULL, 0, false, 0};
+    struct avw_manifest m = {1, 3, 0, NULL, 0, false, 0, NULL, 0, NULL};
 
     manifest_round_trip(&m, "manifest-v1.avro", 3);
 }
 
 static void test_manifest_v2(void)
 {
-    struct avw_manifest m = {2, 0, 0, NULL, 3, false, 0};
+    struct avw_manifest m = {2, 0, 0, NULL, 3, false, 0, NULL, 0, NULL};
 
     manifest_round_trip(&m, "manifest-v2.avro", FL_ARRAY_LEN(files_in));
 }
 
 static void test_manifest_v2_deletes_deflate(void)
 {
-    struct avw_manifest m = {2, 7, 1, "deflate", 1, false, 0};
+    struct avw_manifest m = {2, 7, 1, "deflate", 1, false, 0, NULL, 0, NULL};
 
     manifest_round_trip(&m, "manifest-v2-deletes.avro",
                         FL_ARRAY_LEN(files_in));
@@ -378,23 +385,297 @@ static void test_manifest_v2_deletes_deflate(void)
 
 static void test_manifest_v3(void)
 {
-    struct avw_manifest m = {3, 12, 0, "deflate", 0, false, 0};
+    struct avw_manifest m = {3, 12, 0, "deflate", 0, false, 0, NULL, 0, NULL};
 
     manifest_round_trip(&m, "manifest-v3.avro", FL_ARRAY_LEN(files_in));
 }
 
 static void test_manifest_libavro_writer(void)
 {
-    struct avw_manifest m = {2, 5, 0, "deflate", 0, true, 256};
+    struct avw_manifest m = {2, 5, 0, "deflate", 0, true, 256, NULL, 0, NULL};
 
     manifest_round_trip(&m, "manifest-libavro.avro", FL_ARRAY_LEN(files_in));
+}
+
+static void test_manifest_v2_snappy(void)
+{
+    struct avw_manifest m = {2, 4, 0, "snappy", 2, false, 0, NULL, 0, NULL};
+    struct avw_list     l = {2, 1003, 1002, 9, 0, "snappy", 2, false, 0};
+
+    manifest_round_trip(&m, "manifest-v2-snappy.avro",
+                        FL_ARRAY_LEN(files_in));
+    list_round_trip(&l, "list-v2-snappy.avro");
+}
+
+/* libavro's own snappy (libsnappy's compressor); no metadata, no ids */
+static void test_libavro_snappy(void)
+{
+    struct avw_manifest m = {2, 5, 0, "snappy", 0, true, 128, NULL, 0, NULL};
+    struct avw_list     l = {3, 1003, 1002, 9, 500, "snappy", 0, true, 64};
+
+    manifest_round_trip(&m, "manifest-libavro-snappy.avro",
+                        FL_ARRAY_LEN(files_in));
+    list_round_trip(&l, "list-libavro-snappy.avro");
+}
+
+/* ---------------------------------------------- partitions, statistics */
+
+#define MAXST 8
+
+/* What test_partition* keep of each data file. */
+struct pfiles {
+    int                     n;
+    char                    path[MAXGOT][128];
+    char                    part[MAXGOT][512];     /* the JSON, compact */
+    char                    key[MAXGOT][512];
+    char                    ref[MAXGOT][128];      /* "" when NULL */
+    int32_t                 spec_id[MAXGOT];
+    int                     nst[MAXGOT];
+    struct cat_column_stats st[MAXGOT][MAXST];
+    unsigned char           lo[MAXGOT][MAXST][16];
+    unsigned char           hi[MAXGOT][MAXST][16];
+};
+
+static bool on_pfile(void *ctx, const struct cat_data_file *f)
+{
+    struct pfiles *g = ctx;
+    char          *j = json_dumps(f->partition, JSON_COMPACT);
+    int            i = g->n;
+    int            k;
+
+    T_CHECK(j != NULL && f->partition_key != NULL);
+    if (i < MAXGOT) {
+        snprintf(g->path[i], sizeof(g->path[0]), "%s", f->path);
+        snprintf(g->part[i], sizeof(g->part[0]), "%s", j);
+        snprintf(g->key[i], sizeof(g->key[0]), "%s", f->partition_key);
+        snprintf(g->ref[i], sizeof(g->ref[0]), "%s",
+                 f->referenced_data_file ? f->referenced_data_file : "");
+        g->spec_id[i] = f->spec_id;
+        g->nst[i] = f->nstats;
+        for (k = 0; k < f->nstats && k < MAXST; k++) {
+            g->st[i][k] = f->stats[k];
+            T_CHECK(f->stats[k].lower_len <= 16 &&
+                    f->stats[k].upper_len <= 16);
+            if (f->stats[k].lower != NULL) {
+                memcpy(g->lo[i][k], f->stats[k].lower,
+                       f->stats[k].lower_len);
+            }
+            if (f->stats[k].upper != NULL) {
+                memcpy(g->hi[i][k], f->stats[k].upper,
+                       f->stats[k].upper_len);
+            }
+        }
+    }
+    free(j);
+    g->n++;
+    return true;
+}
+
+/* identity on a string and an int column, day on a date column */
+static const struct avw_part_field pspec[] = {
+    {"category", 1000, 2, "identity", "string"},
+    {"shard", 1001, 3, "identity", "int"},
+    {"ts_day", 1002, 4, "day", "date"},
+};
+
+static const char *const pv0[] = {"books", "7", "2024-01-31"};
+static const char *const pv1[] = {"caf\xc3\xa9 \"q\"", "-3", "19000"};
+static const char *const pv2[] = {NULL, "0", "1969-12-31"};
+
+/* metrics: out of field-id order, some maps without a column */
+static const struct avw_stats st0[] = {
+    {4, 80, 10, 0, -1, "\x10\x4d\x00\x00", 4, "\x12\x4d\x00\x00", 4},
+    {2, 40, 10, 1, -1, "a", 1, "zz", 2},
+    {5, -1, 10, 2, 3, NULL, 0, NULL, 0},
+};
+
+static const struct avw_data_file pfiles_in[] = {
+    {1, 77, -1, -1, 0, "s3://b/t/data/category=books/a.parquet", NULL, 10,
+     1000, pv0, st0, FL_ARRAY_LEN(st0), NULL},
+    {0, 70, 3, 3, 0, "s3://b/t/data/b.parquet", NULL, 5, 2000, pv1, NULL, 0,
+     NULL},
+    {2, 66, 2, 2, 0, "s3://b/t/data/c.parquet", NULL, 1, 30, pv2, NULL, 0,
+     NULL},
+};
+
+/* The files of pfiles_in as read back from `name`. */
+static void check_pfiles(const struct pfiles *g)
+{
+    T_CHECK(g->n == 3);
+    T_STREQ(g->path[0], pfiles_in[0].path);
+    T_STREQ(g->part[0], "{\"category\":\"books\",\"shard\":7,"
+            "\"ts_day\":\"2024-01-31\"}");
+    T_STREQ(g->key[0], "[\"books\",7,\"2024-01-31\"]");
+    T_STREQ(g->part[1], "{\"category\":\"caf\xc3\xa9 \\\"q\\\"\","
+            "\"shard\":-3,\"ts_day\":\"2022-01-08\"}");
+    T_STREQ(g->key[1], "[\"caf\xc3\xa9 \\\"q\\\"\",-3,\"2022-01-08\"]");
+    T_STREQ(g->part[2], "{\"category\":null,\"shard\":0,"
+            "\"ts_day\":\"1969-12-31\"}");
+    T_STREQ(g->key[2], "[null,0,\"1969-12-31\"]");
+    /* statistics: sorted by field id, absent members -1 / NULL */
+    T_CHECK(g->nst[0] == 3);
+    T_CHECK(g->st[0][0].field_id == 2 && g->st[0][0].column_size == 40 &&
+            g->st[0][0].value_count == 10 && g->st[0][0].null_count == 1 &&
+            g->st[0][0].nan_count == -1);
+    T_CHECK(g->st[0][0].lower_len == 1 && memcmp(g->lo[0][0], "a", 1) == 0);
+    T_CHECK(g->st[0][0].upper_len == 2 && memcmp(g->hi[0][0], "zz", 2) == 0);
+    T_CHECK(g->st[0][1].field_id == 4 && g->st[0][1].lower_len == 4 &&
+            memcmp(g->lo[0][1], "\x10\x4d\x00\x00", 4) == 0 &&
+            memcmp(g->hi[0][1], "\x12\x4d\x00\x00", 4) == 0);
+    T_CHECK(g->st[0][2].field_id == 5 && g->st[0][2].column_size == -1 &&
+            g->st[0][2].null_count == 2 && g->st[0][2].nan_count == 3 &&
+            g->st[0][2].lower == NULL && g->st[0][2].upper == NULL);
+    /* the default metrics of the writer: field 1 */
+    T_CHECK(g->nst[1] == 1 && g->st[1][0].field_id == 1 &&
+            g->st[1][0].column_size == 1000 && g->st[1][0].value_count == 5 &&
+            g->st[1][0].null_count == 0 && g->st[1][0].upper_len == 1);
+    T_CHECK(g->spec_id[0] == 3 && g->ref[0][0] == '\0');
+}
+
+/* A partitioned manifest of format `v` with `codec`, read back. */
+static void partitioned_round_trip(int v, const char *codec,
+                                   size_t block_records, const char *name)
+{
+    struct avw_manifest m = {v, 3, 0, codec, block_records, false, 0,
+                             pspec, FL_ARRAY_LEN(pspec), NULL};
+    struct fl_err       err = {0};
+    struct pfiles      *g = fl_xcalloc(1, sizeof(*g));
+    struct sto         *s = file_sto();
+
+    check_ok(avw_manifest_write(path_of(name), &m, pfiles_in,
+                                FL_ARRAY_LEN(pfiles_in), &err), &err);
+    check_ok(cat_manifest_read(s, uri_of(name), on_pfile, g, &err), &err);
+    sto_close(s);
+    check_pfiles(g);
+    free(g);
+}
+
+static void test_partitioned_codecs(void)
+{
+    partitioned_round_trip(2, NULL, 0, "part-null.avro");
+    partitioned_round_trip(2, "deflate", 1, "part-deflate.avro");
+    partitioned_round_trip(2, "snappy", 0, "part-snappy.avro");
+    partitioned_round_trip(2, "snappy", 2, "part-snappy-blocks.avro");
+    partitioned_round_trip(1, "snappy", 0, "part-v1-snappy.avro");
+    partitioned_round_trip(3, "deflate", 0, "part-v3.avro");
+}
+
+/* Without the header's spec and schema (libavro's writer keeps neither,
+ * nor the field ids): names and renderings from the Avro types. */
+static void test_partitioned_libavro(void)
+{
+    struct avw_manifest m = {2, 3, 0, "snappy", 0, true, 0, pspec,
+                             FL_ARRAY_LEN(pspec), NULL};
+    struct fl_err       err = {0};
+    struct pfiles      *g = fl_xcalloc(1, sizeof(*g));
+    struct sto         *s = file_sto();
+
+    check_ok(avw_manifest_write(path_of("part-libavro.avro"), &m, pfiles_in,
+                                FL_ARRAY_LEN(pfiles_in), &err), &err);
+    check_ok(cat_manifest_read(s, uri_of("part-libavro.avro"), on_pfile, g,
+                               &err), &err);
+    sto_close(s);
+    T_CHECK(g->n == 3 && g->spec_id[0] == -1);
+    /* NB: libavro drops logicalType too: the day is a plain int */
+    T_STREQ(g->part[0], "{\"category\":\"books\",\"shard\":7,"
+            "\"ts_day\":19753}");
+    T_CHECK(g->nst[0] == 3 && g->st[0][2].nan_count == 3);
+    free(g);
+}
+
+/* Every type a partition value can have, with its JSON single-value form. */
+static void test_partition_types(void)
+{
+    static const struct avw_part_field spec[] = {
+        {"b", 1000, 2, "identity", "boolean"},
+        {"l", 1001, 3, "identity", "long"},
+        {"f", 1002, 4, "identity", "float"},
+        {"d", 1003, 5, "identity", "double"},
+        {"t", 1004, 6, "identity", "time"},
+        {"ts", 1005, 7, "identity", "timestamp"},
+        {"tz", 1006, 8, "identity", "timestamptz"},
+        {"bin", 1007, 9, "identity", "binary"},
+        {"u", 1008, 10, "identity", "uuid"},
+        {"fx", 1009, 11, "identity", "fixed[3]"},
+        {"dec", 1010, 12, "identity", "decimal(9,2)"},
+        {"bk", 1011, 13, "bucket[16]", "int"},
+        {"hr", 1012, 14, "hour", "int"},
+        {"tr", 1013, 15, "truncate[4]", "string"},
+        {"v", 1014, 16, "void", "string"},
+    };
+    static const char *const vals[] = {
+        "true", "-9000000000", "1.5", "-0.25", "45296000001",
+        "1700000000123456", "-1", "00ff7A", "f79c3e09-677c-4bbd-a479-3f349cb785e7",
+        "616263", "-1250", "15", "473000", "abcd", NULL,
+    };
+    static const char *const vals2[] = {
+        "false", "0", "0", "1024.5", "0", "0", "0", "", "00000000000000000000000000000000",
+        "000000", "5", "0", "0", "", NULL,
+    };
+    struct avw_data_file d[2] = {
+        {1, 9, -1, -1, 0, "s3://b/t/x.parquet", NULL, 1, 2, vals, NULL, 0,
+         NULL},
+        {1, 9, -1, -1, 0, "s3://b/t/y.parquet", NULL, 1, 2, vals2, NULL, 0,
+         NULL},
+    };
+    struct avw_manifest m = {2, 1, 0, "snappy", 0, false, 0, spec,
+                             FL_ARRAY_LEN(spec), NULL};
+    struct fl_err       err = {0};
+    struct pfiles      *g = fl_xcalloc(1, sizeof(*g));
+    struct sto         *s = file_sto();
+
+    check_ok(avw_manifest_write(path_of("types.avro"), &m, d, 2, &err),
+             &err);
+    check_ok(cat_manifest_read(s, uri_of("types.avro"), on_pfile, g, &err),
+             &err);
+    sto_close(s);
+    T_CHECK(g->n == 2);
+    T_STREQ(g->part[0], "{\"b\":true,\"l\":-9000000000,\"f\":1.5,"
+            "\"d\":-0.25,\"t\":\"12:34:56.000001\","
+            "\"ts\":\"2023-11-14T22:13:20.123456\","
+            "\"tz\":\"1969-12-31T23:59:59.999999+00:00\","
+            "\"bin\":\"00FF7A\","
+            "\"u\":\"f79c3e09-677c-4bbd-a479-3f349cb785e7\","
+            "\"fx\":\"616263\",\"dec\":\"-12.50\",\"bk\":15,"
+            "\"hr\":473000,\"tr\":\"abcd\",\"v\":null}");
+    T_STREQ(g->part[1], "{\"b\":false,\"l\":0,\"f\":0.0,\"d\":1024.5,"
+            "\"t\":\"00:00:00.000000\","
+            "\"ts\":\"1970-01-01T00:00:00.000000\","
+            "\"tz\":\"1970-01-01T00:00:00.000000+00:00\",\"bin\":\"\","
+            "\"u\":\"00000000-0000-0000-0000-000000000000\","
+            "\"fx\":\"000000\",\"dec\":\"0.05\",\"bk\":0,\"hr\":0,"
+            "\"tr\":\"\",\"v\":null}");
+    free(g);
+}
+
+/* Delete files name the data file they apply to (v2+). */
+static void test_referenced_data_file(void)
+{
+    static const char *const pv[] = {"books", "7", "2024-01-31"};
+    struct avw_data_file d = {1, 9, -1, -1, 1, "s3://b/t/del.parquet", NULL,
+                              3, 100, pv, NULL, 0,
+                              "s3://b/t/data/category=books/a.parquet"};
+    struct avw_manifest  m = {2, 3, 1, "deflate", 0, false, 0, pspec,
+                              FL_ARRAY_LEN(pspec), NULL};
+    struct fl_err        err = {0};
+    struct pfiles       *g = fl_xcalloc(1, sizeof(*g));
+    struct sto          *s = file_sto();
+
+    check_ok(avw_manifest_write(path_of("ref.avro"), &m, &d, 1, &err), &err);
+    check_ok(cat_manifest_read(s, uri_of("ref.avro"), on_pfile, g, &err),
+             &err);
+    sto_close(s);
+    T_CHECK(g->n == 1);
+    T_STREQ(g->ref[0], "s3://b/t/data/category=books/a.parquet");
+    T_STREQ(g->key[0], "[\"books\",7,\"2024-01-31\"]");
+    free(g);
 }
 
 /* ---------------------------------------------------------- callbacks */
 
 static void test_stop(void)
 {
-    struct avw_manifest m = {2, 0, 0, NULL, 1, false, 0};
+    struct avw_manifest m = {2, 0, 0, NULL, 1, false, 0, NULL, 0, NULL};
     struct avw_list     l = {2, 1003, 1002, 9, 0, NULL, 1, false, 0};
     struct fl_err       err = {0};
     struct files        gf = {0};
@@ -515,8 +796,8 @@ static void test_required_fields(void)
                       "record 1: field \"manifest_path\" is null");
     list_schema_fails("{\"type\":\"record\",\"name\":\"manifest_file\","
                       "\"fields\":[{\"name\":\"manifest_path\","
-                      "\"type\":\"string\"}," REQ_FIELDS "]}", "snappy",
-                      true, "unsupported Avro codec \"snappy\"");
+                      "\"type\":\"string\"}," REQ_FIELDS "]}", "bzip2",
+                      true, "unsupported Avro codec \"bzip2\"");
     list_schema_fails("{\"type\":\"record\",\"name\":\"manifest_file\","
                       "\"fields\":[{\"name\":\"manifest_path\","
                       "\"type\":\"string\"},"
@@ -581,8 +862,9 @@ static void list_value_fails(const char *path, int64_t spec_id,
 static void test_bad_values(void)
 {
     static const struct avw_data_file bad_status = {
-        3, 1003, -1, -1, 0, "s3://b/t/data/x.parquet", NULL, 1, 2};
-    struct avw_manifest m = {2, 0, 0, NULL, 0, false, 0};
+        3, 1003, -1, -1, 0, "s3://b/t/data/x.parquet", NULL, 1, 2, NULL, NULL,
+        0, NULL};
+    struct avw_manifest m = {2, 0, 0, NULL, 0, false, 0, NULL, 0, NULL};
     struct fl_err       err = {0};
     struct files        g = {0};
     struct sto         *s = file_sto();
@@ -683,6 +965,53 @@ static size_t skip_long(const unsigned char *b, size_t n)
         n++;
     }
     return n + 1;
+}
+
+/* A snappy block shorter than its CRC is refused before libavro sees it
+ * (its decoder would read outside the block). */
+static void test_snappy_short_block(void)
+{
+    static const char schema[] =
+        "{\"type\":\"record\",\"name\":\"manifest_file\",\"fields\":["
+        "{\"name\":\"manifest_path\",\"type\":\"string\"}," REQ_FIELDS "]}";
+    static const int64_t sizes[] = {0, 3, -1, -5};
+    struct fl_err    err = {0};
+    struct lists     g;
+    struct sto      *s = file_sto();
+    struct avw_file *f = avw_file_new(schema, "snappy", &err);
+    unsigned char   *b;
+    unsigned char    out[4096];
+    size_t           n;
+    size_t           hdr;
+    size_t           i;
+    size_t           k;
+    bool             ok;
+
+    T_CHECK(f != NULL);
+    T_CHECK(avw_file_save(f, path_of("snappy-empty.avro"), &err));
+    avw_file_free(f);
+    b = read_bytes("snappy-empty.avro", &hdr);     /* header + sync only */
+    T_CHECK(hdr + 40 < sizeof(out));
+    for (i = 0; i < FL_ARRAY_LEN(sizes); i++) {
+        memcpy(out, b, hdr);
+        n = put_long(out, hdr, 1);                  /* one record */
+        n = put_long(out, n, sizes[i]);             /* of too few bytes */
+        for (k = 0; sizes[i] > 0 && k < (size_t)sizes[i]; k++) {
+            out[n++] = 0;
+        }
+        memcpy(out + n, b + hdr - 16, 16);          /* the sync marker */
+        n += 16;
+        write_bytes("snappy-short.avro", out, n);
+        memset(&g, 0, sizeof(g));
+        fl_err_clear(&err);
+        ok = cat_manifest_list_read(s, uri_of("snappy-short.avro"), on_list,
+                                    &g, &err);
+        check_500(ok, &err, "manifest list", uri_of("snappy-short.avro"),
+                  "data block 1 is corrupt");
+        T_CHECK(g.n == 0);
+    }
+    free(b);
+    sto_close(s);
 }
 
 /* `orig` with its bytes [at, end) replaced by the long `v`: must be a 500. */
@@ -899,8 +1228,8 @@ static void mangle(const char *name, bool is_list)
 static void test_truncated_and_flipped(void)
 {
     struct avw_list     l = {2, 1003, 1002, 9, 0, NULL, 0, false, 0};
-    struct avw_manifest m = {2, 7, 0, "deflate", 0, false, 0};
-    struct avw_manifest m1 = {1, 7, 0, NULL, 2, false, 0};
+    struct avw_manifest m = {2, 7, 0, "deflate", 0, false, 0, NULL, 0, NULL};
+    struct avw_manifest m1 = {1, 7, 0, NULL, 2, false, 0, NULL, 0, NULL};
     struct fl_err       err = {0};
 
     check_ok(avw_list_write(path_of("cut-l.avro"), &l, list_in,
@@ -912,6 +1241,22 @@ static void test_truncated_and_flipped(void)
     mangle("cut-l.avro", true);
     mangle("cut-m.avro", false);
     mangle("cut-m1.avro", false);
+}
+
+/* The same for snappy blocks and partitioned manifests with statistics. */
+static void test_truncated_and_flipped_snappy(void)
+{
+    struct avw_list     l = {2, 1003, 1002, 9, 0, "snappy", 2, false, 0};
+    struct avw_manifest m = {2, 7, 0, "snappy", 2, false, 0, pspec,
+                             FL_ARRAY_LEN(pspec), NULL};
+    struct fl_err       err = {0};
+
+    check_ok(avw_list_write(path_of("cut-ls.avro"), &l, list_in,
+                            FL_ARRAY_LEN(list_in), &err), &err);
+    check_ok(avw_manifest_write(path_of("cut-ms.avro"), &m, pfiles_in,
+                                FL_ARRAY_LEN(pfiles_in), &err), &err);
+    mangle("cut-ls.avro", true);
+    mangle("cut-ms.avro", false);
 }
 
 /* What one reader thread of test_threads does, and how often it erred. */
@@ -952,7 +1297,7 @@ static void *mt_run(void *arg)
  */
 static void test_threads(void)
 {
-    struct avw_manifest m = {2, 7, 0, "deflate", 0, false, 0};
+    struct avw_manifest m = {2, 7, 0, "deflate", 0, false, 0, NULL, 0, NULL};
     struct fl_err       err = {0};
     struct mt           t[4];
     unsigned char      *b;
@@ -986,8 +1331,13 @@ T_MAIN(T(test_list_v1), T(test_list_v1_null_counts), T(test_list_v2_blocks),
        T(test_list_libavro_writer), T(test_list_empty),
        T(test_manifest_v1), T(test_manifest_v2),
        T(test_manifest_v2_deletes_deflate), T(test_manifest_v3),
-       T(test_manifest_libavro_writer), T(test_stop), T(test_missing_file),
+       T(test_manifest_libavro_writer), T(test_manifest_v2_snappy),
+       T(test_libavro_snappy), T(test_partitioned_codecs),
+       T(test_partitioned_libavro), T(test_partition_types),
+       T(test_referenced_data_file), T(test_snappy_short_block),
+       T(test_stop), T(test_missing_file),
        T(test_not_avro), T(test_required_fields), T(test_bad_values),
        T(test_bad_header), T(test_forged_lengths),
        T(test_skip_all_types), T(test_deep_nesting),
-       T(test_truncated_and_flipped), T(test_threads))
+       T(test_truncated_and_flipped), T(test_truncated_and_flipped_snappy),
+       T(test_threads))
