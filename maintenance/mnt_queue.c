@@ -23,6 +23,8 @@
 #include <string.h>
 
 #define NOW "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+/* compaction planning after a commit is enqueued this much later */
+#define PLAN_AFTER_COMMIT_MS 60000
 /* the index inference clause of maintenance_jobs_one_pending */
 #define ONE_PENDING                                                     \
     " ON CONFLICT (table_id, job_type) WHERE state IN ('queued',"       \
@@ -125,8 +127,10 @@ DB_STMT(JOB_AFTER_COMMIT,
     "WITH ins AS (INSERT INTO maintenance_jobs (realm, catalog_id,"
     "  table_id, job_type, state, max_attempts, not_before_ms, created_ms,"
     "  updated_ms)"
-    "  SELECT t.realm, t.catalog_id, t.id, 'snapshot-expiry', 'queued', $2,"
-    "  " NOW ", " NOW ", " NOW " FROM tables t WHERE t.id = $1"
+    "  SELECT t.realm, t.catalog_id, t.id, k.type, 'queued', $2,"
+    "  " NOW " + k.delay, " NOW ", " NOW " FROM tables t,"
+    "  (VALUES ('snapshot-expiry', 0), ('compaction-plan', $3::bigint))"
+    "   AS k (type, delay) WHERE t.id = $1"
     "  AND t.kind = 'table' AND t.current_snapshot_id IS NOT NULL"
     ONE_PENDING " RETURNING id)"
     " SELECT EXISTS (SELECT 1 FROM maintenance_jobs WHERE table_id = $1"
@@ -488,9 +492,11 @@ static bool after_commit(struct cat_ctx *cx, int64_t table_id,
     struct mnt_table t;
     json_t          *meta;
 
+    /* planning waits a minute, so a burst of commits plans once */
     if (!db_exec(cx->conn, &JOB_AFTER_COMMIT,
                  DB_ARGS(cat_i64(cx->a, table_id),
-                         cat_i64(cx->a, after_commit_attempts)),
+                         cat_i64(cx->a, after_commit_attempts),
+                         cat_i64(cx->a, PLAN_AFTER_COMMIT_MS)),
                  cx->a, &r, err)) {
         return false;
     }

@@ -117,10 +117,12 @@ mnt_setup() {
         -d '{"target":{"type":"table-like","path":["ns","poloff"]}}' >/dev/null
     st=$(mnt_snapshot snap 101)
     stop_floe "$FLOE_PID"
-    # a daemon without workers still enqueues expiry after a commit
+    # a daemon without workers still enqueues expiry (and, a minute later,
+    # planning) after a commit
     [ "$st" = 200 ] && [ "$(mnt_sql "SELECT count(*) FROM tables")" = 40 ] &&
-        [ "$(mnt_sql "SELECT string_agg(job_type || ':' || state, ',')
-            FROM maintenance_jobs")" = "snapshot-expiry:queued" ]
+        [ "$(mnt_sql "SELECT string_agg(job_type || ':' || state, ','
+            ORDER BY job_type) FROM maintenance_jobs")" = \
+            "compaction-plan:queued,snapshot-expiry:queued" ]
 }
 
 # Two daemons, three expiry workers each, 150 ms per job: 30 jobs run
