@@ -568,6 +568,12 @@ int srv_dev_main(int argc, char **argv)
             fprintf(stderr, "floe dev: %s\n", err.msg);
         } else {
             srv_config_set(&cfg, "db.url", url, &err);
+            /* a playground: maintenance checks every minute unless the
+             * interval was configured */
+            if (cfg.maintenance_interval_s == 3600 &&
+                getenv("FLOE_MAINTENANCE_INTERVAL_S") == NULL) {
+                srv_config_set(&cfg, "maintenance.interval_s", "60", &err);
+            }
             if (dev_secrets(&d, &cfg, &err)) {
                 rc = srv_run(&cfg, NULL, on_ready, &d);
             } else {
