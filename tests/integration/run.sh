@@ -159,6 +159,10 @@ scenarios() {
             python3 "tests/integration/$f.py" "$1" "$tmp/wh" ||
             fail "$f" "exited with an error"
     done
+    # bad input on every route of openapi/floe.yaml (prints its own
+    # ok / not ok line)
+    FL_TOKEN=$ROOT_TOKEN python3 tests/integration/bad_input.py "$1" \
+        "$tmp/wh" openapi/floe.yaml
 }
 
 # ------------------------------------------------------------ main suite
