@@ -517,3 +517,45 @@ bool cat_gunzip(struct fl_arena *a, const char *in, size_t n, size_t max,
     *outlen = b.len;
     return true;
 }
+
+/*
+ * One keyset page of names under namespace `ns_id`: `st` takes ($1
+ * namespace id, $2 the last name seen, $3 the limit or NULL for all, and
+ * $4 `extra` when it is not NULL) and returns names in order.  The page
+ * token is signed for `scope`.  Errors: 400 for a foreign or forged token.
+ */
+bool cat_name_page(struct cat_ctx *cx, struct db_stmt *st, const char *scope,
+                   int64_t ns_id, const char *extra, const char *page_token,
+                   int page_size, struct cat_table_page *out,
+                   struct fl_err *err)
+{
+    struct db_rows *l;
+    const char     *after = "";
+    int             i;
+
+    memset(out, 0, sizeof(*out));
+    if (page_token != NULL && page_token[0] != '\0' &&
+        (after = cat_token_decode(cx, scope, page_token, err)) == NULL) {
+        return false;
+    }
+    if (cat_conn(cx, err) == NULL ||
+        !db_exec(cx->conn, st,
+                 (const char *const[]){cat_i64(cx->a, ns_id), after,
+                                       page_size > 0
+                                           ? cat_i64(cx->a, page_size + 1)
+                                           : NULL,
+                                       extra},
+                 extra ? 4 : 3, cx->a, &l, err)) {
+        return false;
+    }
+    out->n = page_size > 0 && l->nrows > page_size ? page_size : l->nrows;
+    out->names = fl_alloc(cx->a, sizeof(char *) * (size_t)(out->n + 1));
+    for (i = 0; i < out->n; i++) {
+        out->names[i] = db_val(l, i, 0);
+    }
+    if (out->n < l->nrows) {
+        out->next_token = cat_token_encode(cx, scope,
+                                           out->names[out->n - 1]);
+    }
+    return true;
+}

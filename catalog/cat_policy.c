@@ -615,11 +615,7 @@ bool cat_policy_list(struct cat_ctx *cx, const char *catalog,
                      const char *page_token, int page_size,
                      struct cat_table_page *out, struct fl_err *err)
 {
-    struct cat_ns   n;
-    struct db_rows *l;
-    const char     *after = "";
-    const char     *scope;
-    int             i;
+    struct cat_ns n;
 
     memset(out, 0, sizeof(*out));
     if (type != NULL && cat_policy_type_find(type) == NULL) {
@@ -629,31 +625,10 @@ bool cat_policy_list(struct cat_ctx *cx, const char *catalog,
     if (!cat_ns_get(cx, catalog, ns, nns, &n, err)) {
         return false;
     }
-    scope = fl_sprintf(cx->a, "policies:%lld:%s", (long long)n.id,
-                       type ? type : "");
-    if (page_token != NULL && page_token[0] != '\0' &&
-        (after = cat_token_decode(cx, scope, page_token, err)) == NULL) {
-        return false;
-    }
-    if (!db_exec(cx->conn, type ? &POL_LIST_TYPE : &POL_LIST,
-                 (const char *const[]){cat_i64(cx->a, n.id), after,
-                                       page_size > 0
-                                           ? cat_i64(cx->a, page_size + 1)
-                                           : NULL,
-                                       type},
-                 type ? 4 : 3, cx->a, &l, err)) {
-        return false;
-    }
-    out->n = page_size > 0 && l->nrows > page_size ? page_size : l->nrows;
-    out->names = fl_alloc(cx->a, sizeof(char *) * (size_t)(out->n + 1));
-    for (i = 0; i < out->n; i++) {
-        out->names[i] = db_val(l, i, 0);
-    }
-    if (out->n < l->nrows) {
-        out->next_token = cat_token_encode(cx, scope,
-                                           out->names[out->n - 1]);
-    }
-    return true;
+    return cat_name_page(cx, type ? &POL_LIST_TYPE : &POL_LIST,
+                         fl_sprintf(cx->a, "policies:%lld:%s",
+                                    (long long)n.id, type ? type : ""),
+                         n.id, type, page_token, page_size, out, err);
 }
 
 /* ------------------------------------------------------------- mappings */

@@ -391,38 +391,14 @@ bool cat_table_list(struct cat_ctx *cx, const char *catalog,
                     int page_size, struct cat_table_page *out,
                     struct fl_err *err)
 {
-    struct cat_ns   n;
-    struct db_rows *l;
-    const char     *after = "";
-    const char     *scope;
-    int             i;
+    struct cat_ns n;
 
-    memset(out, 0, sizeof(*out));
     if (!cat_ns_get(cx, catalog, ns, nns, &n, err)) {
         return false;
     }
-    scope = fl_sprintf(cx->a, "tables:%lld", (long long)n.id);
-    if (page_token != NULL && page_token[0] != '\0' &&
-        (after = cat_token_decode(cx, scope, page_token, err)) == NULL) {
-        return false;
-    }
-    if (!db_exec(cx->conn, &TBL_LIST,
-                 DB_ARGS(cat_i64(cx->a, n.id), after,
-                         page_size > 0 ? cat_i64(cx->a, page_size + 1)
-                                       : NULL),
-                 cx->a, &l, err)) {
-        return false;
-    }
-    out->n = page_size > 0 && l->nrows > page_size ? page_size : l->nrows;
-    out->names = fl_alloc(cx->a, sizeof(char *) * (size_t)(out->n + 1));
-    for (i = 0; i < out->n; i++) {
-        out->names[i] = db_val(l, i, 0);
-    }
-    if (out->n < l->nrows) {
-        out->next_token = cat_token_encode(cx, scope,
-                                           out->names[out->n - 1]);
-    }
-    return true;
+    return cat_name_page(cx, &TBL_LIST,
+                         fl_sprintf(cx->a, "tables:%lld", (long long)n.id),
+                         n.id, NULL, page_token, page_size, out, err);
 }
 
 /*

@@ -10,6 +10,11 @@
 #include "catalog/catalog.h"
 
 char *cat_location_dir(struct fl_arena *a, const char *loc);
+struct db_stmt;
+bool cat_name_page(struct cat_ctx *cx, struct db_stmt *st, const char *scope,
+                   int64_t ns_id, const char *extra, const char *page_token,
+                   int page_size, struct cat_table_page *out,
+                   struct fl_err *err);
 bool cat_storage_allows(json_t *storage, const char *loc);
 char *cat_ident_render(struct fl_arena *a, const struct cat_ident *id);
 bool cat_gzip(struct fl_arena *a, const char *in, size_t n, char **out,

@@ -52,6 +52,27 @@ bool srv_az_require(struct srv_req *req, const struct acc_target *t,
     return acc_denied(err, &req->who, req->m.route->op, privs[i]);
 }
 
+bool srv_az_table_scope(struct srv_req *req, const char *catalog,
+                        const char *const *ns, int nns, const char *table,
+                        int priv, struct fl_err *err)
+{
+    struct acc_target t;
+
+    memset(&t, 0, sizeof(t));
+    t.catalog = catalog;
+    t.rooted = true;
+    if (nns > 0) {
+        t.ns = ns;
+        t.nns = nns;
+    }
+    if (nns > 0 && table != NULL) {
+        t.leaf = table;
+        t.leaf_type = ACC_TABLE_LIKE;
+        t.leaf_kind = "table";
+    }
+    return srv_az_require(req, &t, &priv, 1, NULL, err);
+}
+
 /* one privilege on a catalog-rooted target */
 static bool need(struct srv_req *req, struct acc_target *t, int priv,
                  struct fl_err *err)

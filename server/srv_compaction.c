@@ -31,24 +31,13 @@ static const char *catalog(struct srv_req *req)
     return srv_req_param(req, "catalogName");
 }
 
-/* `namespace` (levels joined by 0x1F) and `table` from the query; empty
- * values are absent ones; a table needs its namespace. */
+/* `namespace` and `table` from the query (srv_query_target); a table
+ * needs its namespace. */
 static bool scope_query(struct srv_req *req, const char ***ns, int *nns,
                         const char **table, struct fl_err *err)
 {
-    const char *nsq = srv_req_query(req, "namespace", err);
-
-    *ns = NULL;
-    *nns = 0;
-    *table = srv_req_query(req, "table", err);
-    if (fl_err_isset(err)) {
+    if (!srv_query_target(req, "table", ns, nns, table, err)) {
         return false;
-    }
-    if (*table != NULL && (*table)[0] == '\0') {
-        *table = NULL;
-    }
-    if (nsq != NULL && nsq[0] != '\0') {
-        *ns = srv_parent_levels(req, nsq, nns);
     }
     if (*table != NULL && *nns == 0) {
         return FL_ERR(err, 400, "BadRequestException",
@@ -257,26 +246,6 @@ json_t *srv_h_cjob_fail(struct srv_req *req, struct fl_err *err)
 
 /* ----------------------------------------------------------- authorizers */
 
-/* `priv` on the table, the namespace (no table) or the catalog. */
-static bool need(struct srv_req *req, const char *const *ns, int nns,
-                 const char *table, int priv, struct fl_err *err)
-{
-    struct acc_target t;
-
-    memset(&t, 0, sizeof(t));
-    t.catalog = catalog(req);
-    t.rooted = true;
-    if (nns > 0) {
-        t.ns = ns;
-        t.nns = nns;
-    }
-    if (nns > 0 && table != NULL) {
-        t.leaf = table;
-        t.leaf_type = ACC_TABLE_LIKE;
-        t.leaf_kind = "table";
-    }
-    return srv_az_require(req, &t, &priv, 1, NULL, err);
-}
 
 SRV_AZ(listCompactionJobs)
 {
@@ -287,7 +256,8 @@ SRV_AZ(listCompactionJobs)
     if (!scope_query(req, &ns, &nns, &table, err)) {
         return false;
     }
-    return need(req, ns, nns, table, ACC_TABLE_READ_PROPERTIES, err);
+    return srv_az_table_scope(req, catalog(req),
+                              ns, nns, table, ACC_TABLE_READ_PROPERTIES, err);
 }
 
 SRV_AZ(claimCompactionJob)
@@ -301,7 +271,8 @@ SRV_AZ(claimCompactionJob)
     if (!claim_body(req, &owner, &ns, &nns, &table, &lease, err)) {
         return false;
     }
-    return need(req, ns, nns, table, ACC_TABLE_WRITE_DATA, err);
+    return srv_az_table_scope(req, catalog(req),
+                              ns, nns, table, ACC_TABLE_WRITE_DATA, err);
 }
 
 /* TABLE_WRITE_DATA on the job's table; on the catalog when there is no
@@ -316,14 +287,20 @@ static bool job_writer(struct srv_req *req, struct fl_err *err)
 
     if (!job_id(req, &id, err)) {
         fl_err_clear(err);              /* the handler says what is wrong */
-        return need(req, NULL, 0, NULL, ACC_TABLE_WRITE_DATA, err);
+        return srv_az_table_scope(req, catalog(req),
+                                  NULL, 0, NULL, ACC_TABLE_WRITE_DATA, err);
     }
     if (!mnt_cjob_table(&req->cx, catalog(req), id, &ns, &nns, &table,
                         &found, err)) {
         return false;
     }
-    return found ? need(req, ns, nns, table, ACC_TABLE_WRITE_DATA, err)
-                 : need(req, NULL, 0, NULL, ACC_TABLE_WRITE_DATA, err);
+    if (!found) {
+        ns = NULL;
+        nns = 0;
+        table = NULL;
+    }
+    return srv_az_table_scope(req, catalog(req), ns, nns, table,
+                              ACC_TABLE_WRITE_DATA, err);
 }
 
 SRV_AZ(heartbeatCompactionJob)

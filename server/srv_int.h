@@ -120,6 +120,9 @@ json_t *srv_identifiers(const char *const *ns, int n,
 /* shared by the Iceberg handlers (srv_namespaces.c) */
 const char **srv_parent_levels(struct srv_req *req, const char *parent,
                                int *n);
+bool srv_query_target(struct srv_req *req, const char *table_key,
+                      const char ***ns, int *nns, const char **table,
+                      struct fl_err *err);
 bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err);
 const char **srv_strings(struct srv_req *req, json_t *arr, int *n,
                          const char *what, struct fl_err *err);
@@ -154,6 +157,11 @@ SRV_AZ(loadView); SRV_AZ(replaceView); SRV_AZ(dropView);
 SRV_AZ(viewExists); SRV_AZ(renameView);
 SRV_AZ(listCatalogs); SRV_AZ(createCatalog); SRV_AZ(getCatalog);
 SRV_AZ(updateCatalog); SRV_AZ(deleteCatalog);
+/* shared by authorizers: `priv` on table `table` of namespace `ns`, on
+ * the namespace (no table) or on catalog `catalog` (no namespace) */
+bool srv_az_table_scope(struct srv_req *req, const char *catalog,
+                        const char *const *ns, int nns, const char *table,
+                        int priv, struct fl_err *err);
 /* shared by authorizers: the privileges `privs` on target `t`, else 403 */
 bool srv_az_require(struct srv_req *req, const struct acc_target *t,
                     const int *privs, int n, struct acc_resolved *r,

@@ -45,27 +45,6 @@ static const char *catalog(struct srv_req *req)
     return srv_req_param(req, "catalogName");
 }
 
-/* `namespace` (levels joined by 0x1F) and `table` from the query; empty
- * values are absent ones. */
-static bool target_query(struct srv_req *req, const char ***ns, int *nns,
-                         const char **table, struct fl_err *err)
-{
-    const char *nsq = srv_req_query(req, "namespace", err);
-
-    *ns = NULL;
-    *nns = 0;
-    *table = srv_req_query(req, "table", err);
-    if (fl_err_isset(err)) {
-        return false;
-    }
-    if (*table != NULL && (*table)[0] == '\0') {
-        *table = NULL;
-    }
-    if (nsq != NULL && nsq[0] != '\0') {
-        *ns = srv_parent_levels(req, nsq, nns);
-    }
-    return true;
-}
 
 /* {"namespace": [..], "table", "type", "dryRun"} of runMaintenance. */
 static bool run_body(struct srv_req *req, const char ***ns, int *nns,
@@ -105,7 +84,7 @@ json_t *srv_h_mnt_table(struct srv_req *req, struct fl_err *err)
     struct mnt_table t;
     json_t          *meta;
 
-    if (!target_query(req, &ns, &nns, &table, err)) {
+    if (!srv_query_target(req, "table", &ns, &nns, &table, err)) {
         return NULL;
     }
     if (nns == 0 || table == NULL) {
@@ -129,7 +108,7 @@ json_t *srv_h_mnt_runs(struct srv_req *req, struct fl_err *err)
     const char  *token;
     int          size;
 
-    if (!target_query(req, &ns, &nns, &table, err) ||
+    if (!srv_query_target(req, "table", &ns, &nns, &table, err) ||
         !srv_page_size(req, &size, err)) {
         return NULL;
     }
@@ -166,26 +145,6 @@ json_t *srv_h_mnt_run(struct srv_req *req, struct fl_err *err)
 
 /* ----------------------------------------------------------- authorizers */
 
-/* TABLE_* `priv` on the table, the namespace (no table) or the catalog. */
-static bool need(struct srv_req *req, const char *const *ns, int nns,
-                 const char *table, int priv, struct fl_err *err)
-{
-    struct acc_target t;
-
-    memset(&t, 0, sizeof(t));
-    t.catalog = catalog(req);
-    t.rooted = true;
-    if (nns > 0) {
-        t.ns = ns;
-        t.nns = nns;
-    }
-    if (nns > 0 && table != NULL) {
-        t.leaf = table;
-        t.leaf_type = ACC_TABLE_LIKE;
-        t.leaf_kind = "table";
-    }
-    return srv_az_require(req, &t, &priv, 1, NULL, err);
-}
 
 SRV_AZ(getTableMaintenance)
 {
@@ -193,10 +152,11 @@ SRV_AZ(getTableMaintenance)
     int          nns;
     const char  *table;
 
-    if (!target_query(req, &ns, &nns, &table, err)) {
+    if (!srv_query_target(req, "table", &ns, &nns, &table, err)) {
         return false;
     }
-    return need(req, ns, nns, table, ACC_TABLE_READ_PROPERTIES, err);
+    return srv_az_table_scope(req, catalog(req),
+                              ns, nns, table, ACC_TABLE_READ_PROPERTIES, err);
 }
 
 SRV_AZ(listMaintenanceRuns)
@@ -218,7 +178,9 @@ SRV_AZ(runMaintenance)
             return false;
         }
         fl_err_clear(err);
-        return need(req, NULL, 0, NULL, ACC_TABLE_WRITE_DATA, err);
+        return srv_az_table_scope(req, catalog(req),
+                                  NULL, 0, NULL, ACC_TABLE_WRITE_DATA, err);
     }
-    return need(req, ns, nns, table, ACC_TABLE_WRITE_DATA, err);
+    return srv_az_table_scope(req, catalog(req),
+                              ns, nns, table, ACC_TABLE_WRITE_DATA, err);
 }

@@ -105,6 +105,31 @@ bool srv_page_size(struct srv_req *req, int *out, struct fl_err *err)
     return true;
 }
 
+/*
+ * A table-like target named by the query: `namespace` (levels joined by
+ * 0x1F) and the table under `table_key`; an empty value is an absent one.
+ */
+bool srv_query_target(struct srv_req *req, const char *table_key,
+                      const char ***ns, int *nns, const char **table,
+                      struct fl_err *err)
+{
+    const char *nsq = srv_req_query(req, "namespace", err);
+
+    *ns = NULL;
+    *nns = 0;
+    *table = srv_req_query(req, table_key, err);
+    if (fl_err_isset(err)) {
+        return false;
+    }
+    if (*table != NULL && (*table)[0] == '\0') {
+        *table = NULL;
+    }
+    if (nsq != NULL && nsq[0] != '\0') {
+        *ns = srv_parent_levels(req, nsq, nns);
+    }
+    return true;
+}
+
 /* Split a decoded `parent` query value on 0x1F into levels. */
 const char **srv_parent_levels(struct srv_req *req, const char *parent,
                                        int *n)

@@ -251,27 +251,6 @@ json_t *srv_h_policy_detach(struct srv_req *req, struct fl_err *err)
     return NULL;
 }
 
-/* The target of getApplicablePolicies from `namespace` and `target-name`:
- * an empty value is an absent one. */
-static bool applicable_query(struct srv_req *req, const char ***ns, int *nns,
-                             const char **table, struct fl_err *err)
-{
-    const char *nsq = srv_req_query(req, "namespace", err);
-
-    *ns = NULL;
-    *nns = 0;
-    *table = srv_req_query(req, "target-name", err);
-    if (fl_err_isset(err)) {
-        return false;
-    }
-    if (*table != NULL && (*table)[0] == '\0') {
-        *table = NULL;
-    }
-    if (nsq != NULL && nsq[0] != '\0') {
-        *ns = srv_parent_levels(req, nsq, nns);
-    }
-    return true;
-}
 
 /* Split "a,b" into role names (arena). */
 static const char **role_list(struct srv_req *req, const char *s, int *n)
@@ -347,7 +326,7 @@ json_t *srv_h_policy_applicable(struct srv_req *req, struct fl_err *err)
     json_t                *res;
 
     if (!srv_page_size(req, &size, err) ||
-        !applicable_query(req, &ns, &nns, &table, err)) {
+        !srv_query_target(req, "target-name", &ns, &nns, &table, err)) {
         return NULL;
     }
     token = srv_req_query(req, "pageToken", err);
@@ -463,7 +442,7 @@ SRV_AZ(getApplicablePolicies)
     const char       *table;
     int               priv = ACC_CATALOG_READ_PROPERTIES;
 
-    if (!applicable_query(req, &ns, &nns, &table, err)) {
+    if (!srv_query_target(req, "target-name", &ns, &nns, &table, err)) {
         return false;
     }
     memset(&t, 0, sizeof(t));
