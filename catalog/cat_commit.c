@@ -216,7 +216,6 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
     struct cat_resolved r;
     struct pending      p;
     json_t             *all;
-    int64_t             row;
     bool                view;
 
     memset(&p, 0, sizeof(p));
@@ -250,18 +249,9 @@ static bool create_txn(struct cat_ctx *cx, const char *catalog,
     if (!cat_tbl_locations_check(r.storage, p.meta, err)) {
         return false;
     }
-    p.file = cat_meta_file_next(cx->a, p.meta, NULL);
-    p.text = cat_json_text(cx->a, p.meta);
-    if (!cat_tbl_write(cx, p.file, p.text, err)) {
-        return false;
-    }
-    if (!cat_tbl_insert(cx, &r, id, "table", p.file, p.meta, p.text, &row,
-                        err)) {
-        cat_tbl_unwrite(p.file);
-        return false;
-    }
-    cat_tbl_state(cx, row, 1, p.file, p.text, CAT_SNAPSHOTS_ALL, out);
-    return true;
+    return cat_tbl_create_row(cx, &r, id, "table",
+                              cat_meta_file_next(cx->a, p.meta, NULL), p.meta,
+                              cat_json_text(cx->a, p.meta), out, err);
 }
 
 /* One attempt of a single-table commit; *retry asks for another. */

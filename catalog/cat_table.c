@@ -444,8 +444,6 @@ bool cat_table_create(struct cat_ctx *cx, const char *catalog,
     const char         *loc;
     json_t             *meta;
     char               *text;
-    char               *file;
-    int64_t             row;
 
     if (!cat_tbl_resolve_ns(cx, catalog, id, &r, err)) {
         return false;
@@ -473,11 +471,26 @@ bool cat_table_create(struct cat_ctx *cx, const char *catalog,
         cat_tbl_state(cx, 0, 0, NULL, text, CAT_SNAPSHOTS_ALL, out);
         return true;
     }
-    file = cat_meta_file_next(cx->a, meta, NULL);
+    return cat_tbl_create_row(cx, &r, id, "table",
+                              cat_meta_file_next(cx->a, meta, NULL), meta,
+                              text, out, err);
+}
+
+/*
+ * A new table or view: its first metadata file written, then its row
+ * inserted (the file removed again when the insert fails).
+ */
+bool cat_tbl_create_row(struct cat_ctx *cx, const struct cat_resolved *r,
+                        const struct cat_ident *id, const char *kind,
+                        const char *file, json_t *meta, const char *text,
+                        struct cat_table_state *out, struct fl_err *err)
+{
+    int64_t row;
+
     if (!cat_tbl_write(cx, file, text, err)) {
         return false;
     }
-    if (!cat_tbl_insert(cx, &r, id, "table", file, meta, text, &row, err)) {
+    if (!cat_tbl_insert(cx, r, id, kind, file, meta, text, &row, err)) {
         cat_tbl_unwrite(file);
         return false;
     }
@@ -486,7 +499,7 @@ bool cat_table_create(struct cat_ctx *cx, const char *catalog,
 }
 
 /* 404 NotFoundException when the current metadata file is gone (3.6). */
-static bool file_present(const char *file, struct fl_err *err)
+bool cat_tbl_file_present(const char *file, struct fl_err *err)
 {
     struct sto     *s = cat_sto(file, err);
     struct sto_stat st;
@@ -519,7 +532,7 @@ bool cat_table_load(struct cat_ctx *cx, const char *catalog,
 
     memset(out, 0, sizeof(*out));
     if (!resolve_table(cx, catalog, id, &r, err) ||
-        !file_present(r.location, err)) {
+        !cat_tbl_file_present(r.location, err)) {
         return false;
     }
     tid = strtoll(r.table_id, NULL, 10);

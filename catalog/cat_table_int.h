@@ -60,6 +60,11 @@ bool cat_tbl_resolve_ns(struct cat_ctx *cx, const char *catalog,
                         struct fl_err *err);
 bool cat_tbl_missing(struct cat_ctx *cx, const struct cat_ident *id,
                      struct fl_err *err);
+bool cat_tbl_file_present(const char *file, struct fl_err *err);
+bool cat_tbl_create_row(struct cat_ctx *cx, const struct cat_resolved *r,
+                        const struct cat_ident *id, const char *kind,
+                        const char *file, json_t *meta, const char *text,
+                        struct cat_table_state *out, struct fl_err *err);
 bool cat_tbl_taken(struct cat_ctx *cx, const char *ns_id,
                    const struct cat_ident *id, const char *kind,
                    const struct cat_ident *from, const char *found,

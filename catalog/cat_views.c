@@ -90,8 +90,6 @@ bool cat_view_create_entity(struct cat_ctx *cx, const char *catalog,
     const char         *loc;
     json_t             *meta;
     char               *text;
-    char               *file;
-    int64_t             row;
 
     if (!cat_tbl_resolve_ns(cx, catalog, id, &r, err)) {
         return false;
@@ -112,33 +110,9 @@ bool cat_view_create_entity(struct cat_ctx *cx, const char *catalog,
         return false;
     }
     text = cat_json_text(cx->a, meta);
-    file = cat_view_file_next(cx->a, meta, NULL);
-    if (!cat_tbl_write(cx, file, text, err)) {
-        return false;
-    }
-    if (!cat_tbl_insert(cx, &r, id, "view", file, meta, text, &row, err)) {
-        cat_tbl_unwrite(file);
-        return false;
-    }
-    cat_tbl_state(cx, row, 1, file, text, CAT_SNAPSHOTS_ALL, out);
-    return true;
-}
-
-/* 404 NotFoundException when the current metadata file is gone. */
-static bool file_present(const char *file, struct fl_err *err)
-{
-    struct sto     *s = cat_sto(file, err);
-    struct sto_stat st;
-    bool            exists = false;
-
-    if (s == NULL || !sto_head(s, file, &st, &exists, err)) {
-        return false;
-    }
-    if (!exists) {
-        return FL_ERR(err, 404, "NotFoundException",
-                      "Failed to open input stream for file: %s", file);
-    }
-    return true;
+    return cat_tbl_create_row(cx, &r, id, "view",
+                              cat_view_file_next(cx->a, meta, NULL), meta,
+                              text, out, err);
 }
 
 /*
@@ -156,7 +130,7 @@ bool cat_view_load(struct cat_ctx *cx, const char *catalog,
 
     memset(out, 0, sizeof(*out));
     if (!resolve_view(cx, catalog, id, &r, err) ||
-        !file_present(r.location, err)) {
+        !cat_tbl_file_present(r.location, err)) {
         return false;
     }
     vid = strtoll(r.table_id, NULL, 10);

@@ -114,6 +114,12 @@ json_t *srv_h_view_rename(struct srv_req *req, struct fl_err *err);
 bool srv_table_ident(struct srv_req *req, json_t *v, const char *what,
                      struct cat_ident *id, struct fl_err *err);
 json_t *srv_send_state(struct srv_req *req, struct cat_table_state *st);
+json_t *srv_list_names(struct srv_req *req,
+                       bool (*list)(struct cat_ctx *, const char *,
+                                    const char *const *, int, const char *,
+                                    int, struct cat_table_page *,
+                                    struct fl_err *),
+                       struct fl_err *err);
 json_t *srv_identifiers(const char *const *ns, int n,
                         const struct cat_table_page *page);
 

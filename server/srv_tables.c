@@ -55,8 +55,13 @@ json_t *srv_identifiers(const char *const *ns, int n,
                                       : json_null());
 }
 
-/* spec: listTables -> ListTablesResponse */
-json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err)
+/* listTables and listViews: one page of names of the path's namespace */
+json_t *srv_list_names(struct srv_req *req,
+                       bool (*list)(struct cat_ctx *, const char *,
+                                    const char *const *, int, const char *,
+                                    int, struct cat_table_page *,
+                                    struct fl_err *),
+                       struct fl_err *err)
 {
     int                   n;
     const char *const    *ns = srv_req_ns(req, &n);
@@ -69,11 +74,17 @@ json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err)
     }
     token = srv_req_query(req, "pageToken", err);
     if (fl_err_isset(err) ||
-        !cat_table_list(&req->cx, srv_req_param(req, "prefix"), ns, n, token,
-                        size, &page, err)) {
+        !list(&req->cx, srv_req_param(req, "prefix"), ns, n, token, size,
+              &page, err)) {
         return NULL;
     }
     return srv_identifiers(ns, n, &page);
+}
+
+/* spec: listTables -> ListTablesResponse */
+json_t *srv_h_table_list(struct srv_req *req, struct fl_err *err)
+{
+    return srv_list_names(req, cat_table_list, err);
 }
 
 /* spec: createTable -> LoadTableResult; stage-create persists nothing */

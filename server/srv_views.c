@@ -19,22 +19,7 @@ static void ident(struct srv_req *req, struct cat_ident *id)
 /* spec: listViews -> ListTablesResponse */
 json_t *srv_h_view_list(struct srv_req *req, struct fl_err *err)
 {
-    int                   n;
-    const char *const    *ns = srv_req_ns(req, &n);
-    const char           *token;
-    int                   size;
-    struct cat_table_page page;
-
-    if (!srv_page_size(req, &size, err)) {
-        return NULL;
-    }
-    token = srv_req_query(req, "pageToken", err);
-    if (fl_err_isset(err) ||
-        !cat_view_list(&req->cx, srv_req_param(req, "prefix"), ns, n, token,
-                       size, &page, err)) {
-        return NULL;
-    }
-    return srv_identifiers(ns, n, &page);
+    return srv_list_names(req, cat_view_list, err);
 }
 
 /* spec: createView -> LoadViewResult */
