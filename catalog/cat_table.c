@@ -94,25 +94,39 @@ bool cat_tbl_missing(struct cat_ctx *cx, const struct cat_ident *id,
                   "Table does not exist: %s", cat_ident_render(cx->a, id));
 }
 
-/* Resolve an existing table; 404 NoSuchTableException otherwise. */
-static bool resolve_table(struct cat_ctx *cx, const char *catalog,
-                          const struct cat_ident *id, struct cat_resolved *r,
-                          struct fl_err *err)
+/*
+ * Resolve an existing object of `kind` ("table" or "view"); 404
+ * NoSuchTableException / NoSuchViewException otherwise, also for a name
+ * that could not exist.
+ */
+bool cat_tbl_resolve_kind(struct cat_ctx *cx, const char *catalog,
+                          const struct cat_ident *id, const char *kind,
+                          struct cat_resolved *r, struct fl_err *err)
 {
+    bool          view = strcmp(kind, "view") == 0;
     struct fl_err e;
 
     fl_err_clear(&e);
-    if (!cat_name_check("table", id->name, &e) ||
+    if (!cat_name_check(kind, id->name, &e) ||
         !cat_ns_check(id->ns, id->nns, &e)) {
-        return cat_tbl_missing(cx, id, err);
+        return view ? cat_view_missing(cx, id, err)
+                    : cat_tbl_missing(cx, id, err);
     }
     if (!cat_tbl_resolve(cx, catalog, id, r, err)) {
         return false;
     }
-    if (r->table_id == NULL || strcmp(r->kind, "table") != 0) {
-        return cat_tbl_missing(cx, id, err);
+    if (r->table_id == NULL || strcmp(r->kind, kind) != 0) {
+        return view ? cat_view_missing(cx, id, err)
+                    : cat_tbl_missing(cx, id, err);
     }
     return true;
+}
+
+static bool resolve_table(struct cat_ctx *cx, const char *catalog,
+                          const struct cat_ident *id, struct cat_resolved *r,
+                          struct fl_err *err)
+{
+    return cat_tbl_resolve_kind(cx, catalog, id, "table", r, err);
 }
 
 /*

@@ -60,6 +60,9 @@ bool cat_tbl_resolve_ns(struct cat_ctx *cx, const char *catalog,
                         struct fl_err *err);
 bool cat_tbl_missing(struct cat_ctx *cx, const struct cat_ident *id,
                      struct fl_err *err);
+bool cat_tbl_resolve_kind(struct cat_ctx *cx, const char *catalog,
+                          const struct cat_ident *id, const char *kind,
+                          struct cat_resolved *r, struct fl_err *err);
 bool cat_tbl_file_present(const char *file, struct fl_err *err);
 bool cat_tbl_create_row(struct cat_ctx *cx, const struct cat_resolved *r,
                         const struct cat_ident *id, const char *kind,

@@ -37,25 +37,11 @@ bool cat_view_missing(struct cat_ctx *cx, const struct cat_ident *id,
                   "View does not exist: %s", cat_ident_render(cx->a, id));
 }
 
-/* Resolve an existing view; 404 NoSuchViewException otherwise. */
 static bool resolve_view(struct cat_ctx *cx, const char *catalog,
                          const struct cat_ident *id, struct cat_resolved *r,
                          struct fl_err *err)
 {
-    struct fl_err e;
-
-    fl_err_clear(&e);
-    if (!cat_name_check("view", id->name, &e) ||
-        !cat_ns_check(id->ns, id->nns, &e)) {
-        return cat_view_missing(cx, id, err);
-    }
-    if (!cat_tbl_resolve(cx, catalog, id, r, err)) {
-        return false;
-    }
-    if (r->table_id == NULL || strcmp(r->kind, "view") != 0) {
-        return cat_view_missing(cx, id, err);
-    }
-    return true;
+    return cat_tbl_resolve_kind(cx, catalog, id, "view", r, err);
 }
 
 /*
